@@ -1,0 +1,3 @@
+//! Listings shown in the book, each between `// ANCHOR: name` and
+//! `// ANCHOR_END: name` markers and included into a chapter with
+//! `{{#include}}`. Compiling this crate is what keeps the book's code real.

@@ -1,0 +1,143 @@
+//! Finding the server the checks run against, and creating and dropping
+//! the per-check databases on it.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+/// The URL of the server checks create their databases on.
+///
+/// Read once, before any check body runs, so a check that changes
+/// `DATABASE_URL` for the code under test cannot redirect the harness. In
+/// order: `DATABASE_URL`, the workspace's `.env`, then the URL the
+/// checker's embedded server publishes while it runs.
+pub fn admin_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match find_admin_url() {
+        Some(url) => url,
+        None => panic!(
+            "no database to check against.\n\
+             Run the checks through the checker (`cargo checker run`), which starts one for you,\n\
+             or start it with `cargo checker db start`, or set DATABASE_URL to a server where you may create databases."
+        ),
+    })
+}
+
+fn find_admin_url() -> Option<String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        if !url.trim().is_empty() {
+            return Some(url);
+        }
+    }
+    let root = workspace_root()?;
+    if let Some(url) = dotenv_value(&root.join(".env"), "DATABASE_URL") {
+        return Some(url);
+    }
+    let published = std::fs::read_to_string(root.join("target/workbook/pg/url")).ok()?;
+    Some(published.trim().to_owned()).filter(|u| !u.is_empty())
+}
+
+/// The directory holding the workspace `Cargo.lock`, searched upwards from
+/// the crate under test.
+fn workspace_root() -> Option<PathBuf> {
+    let start = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from)?;
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Reads `KEY=value` from a dotenv file, ignoring comments and quotes.
+pub(crate) fn dotenv_value(path: &Path, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|line| {
+        let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
+        let (k, v) = line.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).to_owned())
+    })
+}
+
+/// A database name no other check, run or student shares.
+///
+/// The checker sets `WORKBOOK_DB_PREFIX` per run and drops everything with
+/// that prefix when the run ends, however it ends. Run by hand, the prefix
+/// carries this process id, so the checker's sweep can tell a live run's
+/// databases from a crashed one's.
+pub(crate) fn unique_name() -> String {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let prefix = std::env::var("WORKBOOK_DB_PREFIX")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| format!("wbchk_{}", std::process::id()));
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}_{seq}_{:04x}", fastrand::u16(..))
+}
+
+/// Replaces the database in `url` with `name`, keeping every other part.
+pub(crate) fn url_for_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..authority_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+pub(crate) async fn admin_connection() -> Result<PgConnection, sqlx::Error> {
+    PgConnection::connect(admin_url()).await
+}
+
+pub(crate) async fn create_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await
+        .map(drop)
+}
+
+pub(crate) async fn drop_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
+        .await
+        .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_for_database_swaps_only_the_database() {
+        assert_eq!(
+            url_for_database("postgres://u:p@127.0.0.1:5432/postgres?sslmode=disable", "x1"),
+            "postgres://u:p@127.0.0.1:5432/x1?sslmode=disable"
+        );
+        assert_eq!(url_for_database("postgres://localhost", "x2"), "postgres://localhost/x2");
+    }
+
+    #[test]
+    fn dotenv_reads_quoted_and_exported_values() {
+        let dir = std::env::temp_dir().join(format!("wb-dotenv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(".env");
+        std::fs::write(&file, "# c\nexport OTHER=1\nDATABASE_URL=\"postgres://a/b\"\n").unwrap();
+        assert_eq!(dotenv_value(&file, "DATABASE_URL").as_deref(), Some("postgres://a/b"));
+        assert_eq!(dotenv_value(&file, "MISSING"), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unique_names_differ_and_fit_postgres_identifiers() {
+        let a = unique_name();
+        let b = unique_name();
+        assert_ne!(a, b);
+        assert!(a.len() < 63, "{a}");
+    }
+}

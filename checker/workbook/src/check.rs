@@ -1,0 +1,183 @@
+//! Running one check: a fresh database, a time limit, cleanup that always
+//! happens, and a structured report of how it failed.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::admin;
+use crate::failure::{self, Failure};
+
+/// The database a check runs in: created for it, dropped after it.
+#[derive(Clone)]
+pub struct Db {
+    name: String,
+    url: String,
+    pool: PgPool,
+}
+
+impl Db {
+    /// The database's name, different on every run.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A URL for this database, as the student's code would receive it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A pool the check itself uses to look at the database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies every migration in `dir` (usually the exercise's
+    /// `migrations/`), failing the check with PostgreSQL's message if one
+    /// does not apply.
+    pub async fn migrate(&self, dir: impl AsRef<Path>) {
+        let dir = dir.as_ref();
+        let migrator = match Migrator::new(dir).await {
+            Ok(m) => m,
+            Err(e) => Failure::new(format!("reading the migrations in {}", dir.display()))
+                .expected("migration files named <version>_<description>.up.sql / .down.sql")
+                .got(e.to_string())
+                .fail(),
+        };
+        // A failed run keeps its advisory lock on that session: use a
+        // connection of its own and close it rather than return it.
+        let mut conn = match self.pool.acquire().await {
+            Ok(c) => c.detach(),
+            Err(e) => Failure::new("connecting to the check database").got(e.to_string()).fail(),
+        };
+        if let Err(e) = migrator.run(&mut conn).await {
+            Failure::new(format!("applying the migrations in {}", dir.display()))
+                .expected("every migration applies cleanly to an empty database")
+                .got(e.to_string())
+                .hint("Run `cargo checker migrate <exercise> up` to see the failing file and line.")
+                .fail();
+        }
+    }
+}
+
+/// How long one check may run before it is stopped and reported as hanging.
+fn time_limit() -> Duration {
+    std::env::var("WORKBOOK_CHECK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map_or(Duration::from_secs(10), Duration::from_secs_f64)
+}
+
+/// Runs a check body in a database of its own.
+///
+/// The database is created before `body` runs and dropped after it
+/// returns, fails, panics or runs out of time. A failure is re-raised as a
+/// panic so the test harness marks the check failed, after a structured
+/// copy is written for the checker.
+pub fn check<F>(body: F)
+where
+    F: AsyncFnOnce(Db),
+{
+    let test_name = std::thread::current().name().unwrap_or("check").to_owned();
+    failure::install_hook();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("starting the async runtime");
+
+    let db = runtime.block_on(setup());
+    let limit = time_limit();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            let fut = body(db.clone());
+            tokio::time::timeout(limit, fut).await
+        })
+    }));
+    runtime.block_on(teardown(db));
+    drop(runtime);
+
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(_elapsed)) => {
+            let failure = Failure::new("the check")
+                .expected(format!("to finish within {} s", limit.as_secs_f64()))
+                .got("still running: stopped at the time limit")
+                .hint(
+                    "Something is waiting forever: a lock held by another transaction, \
+                     a pool with no free connection, or a loop that never ends.",
+                )
+                .timed_out();
+            failure.report(&test_name);
+            std::panic::panic_any(failure);
+        }
+        Err(payload) => {
+            let failure = Failure::from_panic(payload.as_ref());
+            failure.report(&test_name);
+            resume_unwind(payload);
+        }
+    }
+}
+
+async fn setup() -> Db {
+    let name = admin::unique_name();
+    let mut admin_conn = admin::admin_connection().await.unwrap_or_else(|e| {
+        panic!(
+            "could not connect to the check server at {}: {e}\n\
+             Start it with `cargo checker db start`, or fix DATABASE_URL.",
+            redact(admin::admin_url())
+        )
+    });
+    if let Err(e) = admin::create_database(&mut admin_conn, &name).await {
+        panic!(
+            "could not create a check database on {}: {e}\n\
+             The role in DATABASE_URL needs the CREATEDB privilege.",
+            redact(admin::admin_url())
+        );
+    }
+    let url = admin::url_for_database(admin::admin_url(), &name);
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy(&url)
+        .expect("the check server's URL parses");
+    Db { name, url, pool }
+}
+
+async fn teardown(db: Db) {
+    db.pool.close().await;
+    // A fresh admin connection: the one used at setup may have timed out
+    // while a long check ran.
+    if let Ok(mut admin_conn) = admin::admin_connection().await {
+        // Failing to drop is not the student's fault: the checker sweeps
+        // whatever is left when the run ends.
+        let _ = admin::drop_database(&mut admin_conn, &db.name).await;
+    }
+}
+
+/// The URL with its password replaced, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let rest = &url[scheme_end..];
+    let Some(at) = rest.find('@') else { return url.to_owned() };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(redact("postgres://u:secret@h:1/d"), "postgres://u:***@h:1/d");
+        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
+    }
+}

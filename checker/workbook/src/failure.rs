@@ -1,0 +1,154 @@
+//! Failures that teach: what was called, what was expected, what came
+//! back, and what to try. The checker renders them; `cargo test` prints
+//! them as plain text.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Once;
+
+use serde::Serialize;
+
+/// How a check failed, in the words a student needs to fix it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Failure {
+    /// `failed` (an expectation was not met), `panicked` (the code under
+    /// test panicked) or `timed_out`.
+    pub kind: &'static str,
+    /// What the check did: the call or query whose result was wrong.
+    pub called: String,
+    pub expected: Option<String>,
+    pub got: Option<String>,
+    /// A nudge specific to this failure; the exercise's own hints come
+    /// from `info.toml`.
+    pub hint: Option<String>,
+    /// Where a panic happened, as `file:line:column`.
+    pub location: Option<String>,
+}
+
+impl Failure {
+    /// Starts a failure report about `called`.
+    pub fn new(called: impl Into<String>) -> Self {
+        Failure { kind: "failed", called: called.into(), ..Failure::default() }
+    }
+
+    #[must_use]
+    pub fn expected(mut self, what: impl Into<String>) -> Self {
+        self.expected = Some(what.into());
+        self
+    }
+
+    #[must_use]
+    pub fn got(mut self, what: impl Into<String>) -> Self {
+        self.got = Some(what.into());
+        self
+    }
+
+    #[must_use]
+    pub fn hint(mut self, what: impl Into<String>) -> Self {
+        self.hint = Some(what.into());
+        self
+    }
+
+    pub(crate) fn timed_out(mut self) -> Self {
+        self.kind = "timed_out";
+        self
+    }
+
+    /// Fails the running check with this report.
+    pub fn fail(self) -> ! {
+        install_hook();
+        std::panic::panic_any(self)
+    }
+
+    /// Turns any panic payload into a report: ours as they are, anything
+    /// else (a `todo!()`, an `unwrap()` on an error) as a panic in the code
+    /// under test, with where it happened.
+    pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Failure {
+        if let Some(f) = payload.downcast_ref::<Failure>() {
+            return f.clone();
+        }
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "a panic with no message".to_owned());
+        Failure {
+            kind: "panicked",
+            called: "the code under test".to_owned(),
+            expected: Some("a result, not a panic".to_owned()),
+            got: Some(message),
+            hint: None,
+            location: LAST_PANIC.with(|l| l.borrow_mut().take()),
+        }
+    }
+
+    /// Writes this report where the checker collects them, if it asked.
+    pub(crate) fn report(&self, check: &str) {
+        let Some(dir) = std::env::var_os("WORKBOOK_REPORT_DIR").map(PathBuf::from) else {
+            return;
+        };
+        #[derive(Serialize)]
+        struct Report<'a> {
+            check: &'a str,
+            #[serde(flatten)]
+            failure: &'a Failure,
+        }
+        let file = dir.join(format!("{}.json", check.replace("::", "__")));
+        if let Ok(json) = serde_json::to_vec(&Report { check, failure: self }) {
+            let _ = std::fs::write(file, json);
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "called:   {}", self.called)?;
+        if let Some(e) = &self.expected {
+            writeln!(f, "expected: {e}")?;
+        }
+        if let Some(g) = &self.got {
+            writeln!(f, "got:      {g}")?;
+        }
+        if let Some(l) = &self.location {
+            writeln!(f, "at:       {l}")?;
+        }
+        if let Some(h) = &self.hint {
+            writeln!(f, "hint:     {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Fails the check unless `got == want`, naming the call that produced it.
+#[track_caller]
+pub fn expect_eq<T: PartialEq + fmt::Debug>(called: impl Into<String>, got: T, want: T) {
+    if got != want {
+        Failure::new(called).expected(format!("{want:?}")).got(format!("{got:?}")).fail();
+    }
+}
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Prints our failures as text (not "Box<dyn Any>") and remembers where
+/// other panics happened so their report can point at the student's line.
+pub(crate) fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(f) = info.payload().downcast_ref::<Failure>() {
+                eprintln!("check failed:\n{f}");
+                return;
+            }
+            if let Some(loc) = info.location() {
+                let at = format!("{}:{}:{}", loc.file(), loc.line(), loc.column());
+                LAST_PANIC.with(|l| *l.borrow_mut() = Some(at));
+            }
+            previous(info);
+        }));
+    });
+}

@@ -1,0 +1,23 @@
+//! The support library for the course's checks.
+//!
+//! A check is an ordinary `#[test]` whose body runs through [`check`]: it
+//! gets a fresh database of its own, dropped afterwards whatever happens, a
+//! time limit, and failures ([`Failure`]) that say what was called, what
+//! was expected, what came back and where the book explains it. The
+//! checker reads those failures back as structured reports.
+
+mod admin;
+mod check;
+pub mod env;
+mod failure;
+pub mod data;
+pub mod source;
+
+pub use admin::admin_url;
+pub use check::{Db, check};
+pub use failure::{Failure, expect_eq};
+
+/// Waits for `fut` at most `limit`; `None` if it did not finish in time.
+pub async fn timeout<F: std::future::Future>(limit: std::time::Duration, fut: F) -> Option<F::Output> {
+    tokio::time::timeout(limit, fut).await.ok()
+}
