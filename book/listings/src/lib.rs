@@ -1,3 +1,5 @@
 //! Listings shown in the book, each between `// ANCHOR: name` and
 //! `// ANCHOR_END: name` markers and included into a chapter with
 //! `{{#include}}`. Compiling this crate is what keeps the book's code real.
+
+pub mod connect;

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::admin;
@@ -41,25 +40,10 @@ impl Db {
     /// does not apply.
     pub async fn migrate(&self, dir: impl AsRef<Path>) {
         let dir = dir.as_ref();
-        let migrator = match Migrator::new(dir).await {
-            Ok(m) => m,
-            Err(e) => Failure::new(format!("reading the migrations in {}", dir.display()))
-                .expected("migration files named <version>_<description>.up.sql / .down.sql")
-                .got(e.to_string())
-                .fail(),
-        };
-        // A failed run keeps its advisory lock on that session: use a
-        // connection of its own and close it rather than return it.
-        let mut conn = match self.pool.acquire().await {
-            Ok(c) => c.detach(),
-            Err(e) => Failure::new("connecting to the check database").got(e.to_string()).fail(),
-        };
-        if let Err(e) = migrator.run(&mut conn).await {
-            Failure::new(format!("applying the migrations in {}", dir.display()))
-                .expected("every migration applies cleanly to an empty database")
-                .got(e.to_string())
-                .hint("Run `cargo checker migrate <exercise> up` to see the failing file and line.")
-                .fail();
+        // `migrations::up` runs on a connection of its own and closes it:
+        // a failed run keeps its advisory lock on that session.
+        if let Err(e) = crate::migrations::up(&self.url, dir).await {
+            crate::migrations::failure(format!("applying the migrations in {}/", crate::migrations::shown(dir)), &e).fail();
         }
     }
 }

@@ -8,10 +8,15 @@
 
 mod admin;
 mod check;
+pub mod count;
 pub mod env;
 mod failure;
 pub mod data;
 pub mod source;
+pub mod seeds;
+pub mod steps;
+pub mod catalog;
+pub mod migrations;
 
 pub use admin::admin_url;
 pub use check::{Db, check};

@@ -1,6 +1,6 @@
 //! Exercise `connect`: open a connection pool to PostgreSQL.
 //!
-//! Read the chapter "Connecting to PostgreSQL" in the book first. Each
+//! Read the chapter "Connect: a pool from DATABASE_URL" (book/src/connect) first. Each
 //! `todo!()` below says what to write; `cargo checker` re-runs the checks
 //! every time you save.
 

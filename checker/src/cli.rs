@@ -1,0 +1,182 @@
+//! The command line, as `--help` shows it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::color::ColorChoice;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every check passed (or the command did what it was asked)
+  1  some checks failed
+  2  usage error: an unknown exercise, a bad argument, a broken info.toml
+  3  environment error: no database, no cargo, a server that refuses
+
+Database: --database-url, then DATABASE_URL, then .env, then an embedded
+PostgreSQL the checker runs from your installed binaries (data under
+target/workbook/pg).
+
+Settings: WORKBOOK_RUN_TIMEOUT (seconds an exercise's build and checks may
+take), WORKBOOK_CHECK_TIMEOUT (seconds one check may take, default 10),
+WORKBOOK_PG_BIN (where PostgreSQL's server programs are), NO_COLOR.";
+
+/// The Postgres & ORM Workbook checker. With no command: watch mode on the
+/// current exercise (re-checks every time you save).
+#[derive(Debug, Parser)]
+#[command(name = "checker", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Use this server instead of DATABASE_URL, .env or the embedded default.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Colour output (NO_COLOR is honoured in auto mode).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Watch mode without file watching: press Enter to re-check (for file
+    /// systems that don't report changes).
+    #[arg(long)]
+    pub manual: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the exercises in course order with their progress.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Build and check an exercise (default: the current one).
+    Run {
+        exercise: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show the next hint for an exercise (default: the current one).
+    Hint { exercise: Option<String> },
+    /// Put an exercise back to its starter, backing up your files first.
+    Reset { exercise: String },
+    /// Check every exercise in order and record which pass.
+    Verify {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Move on to the next unsolved exercise.
+    Next,
+    /// The database the checks use.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Apply or revert an exercise's migrations in its sandbox database.
+    Migrate {
+        exercise: String,
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Apply or revert an exercise's seed data in its sandbox database.
+    Seed {
+        exercise: String,
+        #[command(subcommand)]
+        action: SeedAction,
+    },
+    /// Grade a folder of student submissions.
+    Grade(GradeArgs),
+    /// Tools for course authors.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Start the embedded server (a no-op for a configured URL).
+    Start,
+    /// Stop the embedded server.
+    Stop,
+    /// Say which server is used and whether it answers.
+    Status,
+    /// Print the server URL (starting the embedded server if needed).
+    Url,
+    /// Open psql on an exercise's sandbox database (default: the current one).
+    Psql { exercise: Option<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the newest applied migration.
+    Down,
+    /// List migrations: applied, pending, or changed since applied.
+    Status,
+    /// Create a timestamped up/down pair.
+    New { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeedAction {
+    /// Apply every seed not yet applied.
+    Up,
+    /// Revert the applied seeds.
+    Down,
+    /// Migrate, then seed: a fresh start.
+    Fresh,
+}
+
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// A folder with one subfolder per student (a clone of their repository).
+    pub submissions: PathBuf,
+    /// Only these exercises (comma-separated slugs).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Where to write grades.csv, feedback and platform files.
+    #[arg(long, default_value = "grades")]
+    pub out: PathBuf,
+    /// Submissions checked at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Seconds each exercise of a submission may take.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Prove the course: metadata consistent, every starter fails, every
+    /// solution passes, every book link resolves.
+    Check {
+        /// Only these exercises (default: all).
+        exercises: Vec<String>,
+    },
+    /// Run an exercise's checks with the files of DIR laid over its starter
+    /// (to test a wrong answer or a solution).
+    Try {
+        exercise: String,
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Measure: database create/drop, watch-mode save to verdict on
+    /// `connect`, and dependencies rebuilt by a check.
+    Bench {
+        /// Saves to time in watch mode.
+        #[arg(long, default_value_t = 10)]
+        saves: usize,
+    },
+    /// Scaffold a new exercise: crate, solution, book section, info.toml entry.
+    New {
+        slug: String,
+        #[arg(long)]
+        title: Option<String>,
+    },
+}

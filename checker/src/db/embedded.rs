@@ -1,0 +1,906 @@
+//! The embedded PostgreSQL cluster: a private server the checker runs from
+//! the machine's own PostgreSQL programs, with its data under
+//! `target/workbook/pg`, started on demand and reused between runs.
+//!
+//! Files in the cluster's directory (`dir`):
+//! - `lock`: held around init, start and stop, so parallel checker and
+//!   test processes end up sharing one server;
+//! - `data/`: the data directory, unless it lives elsewhere (see `datadir`);
+//! - `server.log`: initdb's output and the server's log;
+//! - `port`: the port chosen at first start, reused while it stays free;
+//! - `url`: the connection URL, present only while the server runs (the
+//!   support crate reads it);
+//! - `datadir`: where the data directory is when the server's account
+//!   cannot reach `dir` (running as root under `/root`, for example).
+//!
+//! The server listens on 127.0.0.1 only, with no Unix socket, and never
+//! touches other clusters on the machine.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use super::binaries::Account;
+pub use super::binaries::{PgBinaries, Search};
+
+/// The cluster's superuser, and the user in every URL it hands out.
+pub const SUPERUSER: &str = "workbook";
+
+/// What the student can do when there is no server to run. Shared by every
+/// error that ends with "use another server".
+const WAYS_OUT: &str = "\
+Three ways out:
+  1. Install PostgreSQL: `sudo apt-get install postgresql` (Debian, Ubuntu),
+     `brew install postgresql@16` (macOS), or your system's package; or set
+     WORKBOOK_PG_BIN to the directory holding its pg_ctl, initdb and postgres.
+  2. Run the course's PostgreSQL in Docker: `docker compose up -d` at the
+     repository root (compose.yml), then set DATABASE_URL as the README shows.
+  3. Set DATABASE_URL, or pass --database-url, to any PostgreSQL server where
+     you may create databases.";
+
+/// How long pg_ctl may take to start or stop the server before we give up.
+const PG_CTL_TIMEOUT_SECS: &str = "60";
+
+/// Server settings, passed on every start so an existing cluster picks up
+/// changes to them. The data is throwaway, so durability is traded for speed.
+pub const SERVER_SETTINGS: &[&str] = &[
+    "listen_addresses=127.0.0.1",
+    // Socket paths under a deep target/ dir exceed the 107-byte limit, and
+    // TCP on 127.0.0.1 is all the checker uses.
+    "unix_socket_directories=",
+    "fsync=off",
+    "synchronous_commit=off",
+    "full_page_writes=off",
+    // Parallel checks and grading jobs each hold a small pool.
+    "max_connections=200",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(
+        "find PostgreSQL's server programs (pg_ctl, initdb, postgres) to run the embedded database.\n\
+         Searched:\n{searched}\n\n{WAYS_OUT}"
+    )]
+    NoBinaries { searched: String },
+
+    #[error(
+        "use WORKBOOK_PG_BIN={dir}: it has no {missing}; point it at the directory holding \
+         PostgreSQL's pg_ctl, initdb and postgres, or unset it to search PATH and the usual places"
+    )]
+    PgBinUnusable { dir: PathBuf, missing: String },
+
+    #[error("use {dir} as PostgreSQL's bin directory: it has no {missing}")]
+    NotABinDir { dir: PathBuf, missing: String },
+
+    #[error("read the PostgreSQL version from `{program} --version`: {detail}")]
+    Version { program: PathBuf, detail: String },
+
+    #[error("run {program}: {source}")]
+    Spawn { program: String, source: io::Error },
+
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    #[error(
+        "find an account to run PostgreSQL as: the checker runs as root, which PostgreSQL \
+         refuses, and neither `postgres` nor `nobody` exists; create one \
+         (`useradd --system postgres`), run the checker as an ordinary user, or set DATABASE_URL"
+    )]
+    NoServerAccount,
+
+    #[error(
+        "switch to the `{user}` account to run PostgreSQL (it refuses to run as root): neither \
+         runuser nor setpriv (util-linux) was found; install util-linux, run the checker as an \
+         ordinary user, or set DATABASE_URL"
+    )]
+    NoAccountSwitch { user: String },
+
+    #[error(
+        "use {path} for the embedded database: it exists but is not a directory owned by \
+         `{user}` or root; remove it and try again"
+    )]
+    UnsafeDataHome { path: PathBuf, user: String },
+
+    #[error(
+        "use {data_dir} as the embedded cluster: it exists but is not a PostgreSQL data \
+         directory (no PG_VERSION); delete it and try again"
+    )]
+    NotADataDir { data_dir: PathBuf },
+
+    #[error(
+        "use the embedded cluster in {data_dir}: PostgreSQL {cluster} created it, but the server \
+         programs found are version {binaries} ({bin_dir}); delete {dir} to start afresh (it only \
+         holds the course's throwaway databases), or set WORKBOOK_PG_BIN to a PostgreSQL {cluster} \
+         bin directory"
+    )]
+    VersionMismatch {
+        data_dir: PathBuf,
+        dir: PathBuf,
+        cluster: String,
+        binaries: String,
+        bin_dir: PathBuf,
+    },
+
+    #[error(
+        "create the embedded PostgreSQL cluster in {data_dir} (initdb as `{user}`):\n{tail}\n\n\
+         The full output is in {log}. Next: fix what it says (often disk space or permissions \
+         on {data_dir}), then run the command again.\n\n{WAYS_OUT}"
+    )]
+    Initdb {
+        data_dir: PathBuf,
+        user: String,
+        tail: String,
+        log: PathBuf,
+    },
+
+    #[error(
+        "start the embedded PostgreSQL server on 127.0.0.1:{port}:\n{tail}\n\n\
+         The full log is {log}. Next: fix what it says and run the command again; if the data \
+         is damaged, delete {dir} to start afresh (it only holds the course's throwaway \
+         databases).\n\n{WAYS_OUT}"
+    )]
+    Start {
+        port: u16,
+        tail: String,
+        log: PathBuf,
+        dir: PathBuf,
+    },
+
+    #[error("stop the embedded PostgreSQL server (pid {pid}):\n{detail}\n\nThe log is {log}.")]
+    Stop {
+        pid: u32,
+        detail: String,
+        log: PathBuf,
+    },
+
+    #[error(
+        "reach the embedded PostgreSQL server: process {pid} holds {data_dir} but does not \
+         accept connections on 127.0.0.1:{port}; see {log}, then stop it with `checker db stop`"
+    )]
+    Unresponsive {
+        pid: u32,
+        port: u16,
+        data_dir: PathBuf,
+        log: PathBuf,
+    },
+
+    #[error("{action}: {detail}")]
+    Tool { action: String, detail: String },
+}
+
+/// A running embedded server.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// `postgres://workbook@127.0.0.1:PORT/postgres`
+    pub url: String,
+    pub port: u16,
+    /// The postmaster's.
+    pub pid: u32,
+    pub data_dir: PathBuf,
+    /// The server programs' version, e.g. `15.20`.
+    pub version: String,
+    /// False when an already running server was reused.
+    pub started_now: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Status {
+    NotCreated,
+    Stopped { data_dir: PathBuf },
+    Running(Running),
+}
+
+/// The cluster under one directory (normally `<workspace>/target/workbook/pg`).
+pub struct Cluster {
+    dir: PathBuf,
+    search: Search,
+    binaries: OnceLock<PgBinaries>,
+}
+
+impl Cluster {
+    pub fn new(dir: impl Into<PathBuf>) -> Cluster {
+        Cluster::with_search(dir, Search::from_env())
+    }
+
+    /// Looks for the server programs only where `search` says.
+    pub fn with_search(dir: impl Into<PathBuf>, search: Search) -> Cluster {
+        Cluster {
+            dir: dir.into(),
+            search,
+            binaries: OnceLock::new(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Initialises (first time), starts (if stopped) and returns the
+    /// running server. Reuses a running one.
+    pub fn ensure_running(&self) -> Result<Running, EmbeddedError> {
+        let bins = self.binaries()?;
+        let account = Account::current()?;
+        create_dir_all(&self.dir)?;
+        let _lock = self.lock(LockKind::Exclusive)?;
+        let layout = self.layout(&account, true)?;
+        if !layout.data.exists() {
+            self.init(&bins, &account, &layout)?;
+        }
+        check_major(&bins, &layout)?;
+        match self.probe(&bins, &account, &layout)? {
+            Probe::Ready { pid, port } => return self.publish(&bins, &layout, pid, port, false),
+            Probe::Busy { pid, port } => {
+                if wait_until_accepting(port, Duration::from_secs(5)) {
+                    return self.publish(&bins, &layout, pid, port, false);
+                }
+                return Err(unresponsive(&layout, pid, port));
+            }
+            Probe::Stopped {
+                stale_pid_file: true,
+            } => {
+                // A crash (or a reboot) left postmaster.pid behind and its
+                // pid now belongs to some other process, which would make
+                // the server refuse to start; probe() proved it is not ours.
+                remove_if_present(&layout.data.join("postmaster.pid"))?;
+            }
+            Probe::Stopped {
+                stale_pid_file: false,
+            } => {}
+        }
+        self.start(&bins, &account, &layout)
+    }
+
+    pub fn status(&self) -> Result<Status, EmbeddedError> {
+        if !self.dir.is_dir() {
+            return Ok(Status::NotCreated);
+        }
+        let _lock = self.lock(LockKind::Shared)?;
+        let account = Account::current()?;
+        let layout = self.layout(&account, false)?;
+        if !layout.data.join("PG_VERSION").is_file() {
+            return Ok(Status::NotCreated);
+        }
+        if !layout.data.join("postmaster.pid").exists() {
+            // A live postmaster always has its pid file; no need for the
+            // binaries (which may have been uninstalled) to say "stopped".
+            return Ok(Status::Stopped {
+                data_dir: layout.data,
+            });
+        }
+        let bins = self.binaries()?;
+        match self.probe(&bins, &account, &layout)? {
+            Probe::Stopped { .. } => Ok(Status::Stopped {
+                data_dir: layout.data,
+            }),
+            Probe::Ready { pid, port } => {
+                Ok(Status::Running(running(&bins, &layout, pid, port, false)))
+            }
+            Probe::Busy { pid, port } => {
+                if wait_until_accepting(port, Duration::from_secs(2)) {
+                    Ok(Status::Running(running(&bins, &layout, pid, port, false)))
+                } else {
+                    Err(unresponsive(&layout, pid, port))
+                }
+            }
+        }
+    }
+
+    /// Stops the server; Ok(false) if it was not running.
+    pub fn stop(&self) -> Result<bool, EmbeddedError> {
+        if !self.dir.is_dir() {
+            return Ok(false);
+        }
+        let _lock = self.lock(LockKind::Exclusive)?;
+        let account = Account::current()?;
+        let layout = self.layout(&account, false)?;
+        let url_file = self.dir.join("url");
+        if !layout.data.join("postmaster.pid").exists() {
+            remove_if_present(&url_file)?;
+            return Ok(false);
+        }
+        let bins = self.binaries()?;
+        let pid = match self.probe(&bins, &account, &layout)? {
+            Probe::Stopped { .. } => {
+                remove_if_present(&url_file)?;
+                return Ok(false);
+            }
+            Probe::Ready { pid, .. } | Probe::Busy { pid, .. } => pid,
+        };
+        // Fast mode ends open sessions (a watch loop's pool would otherwise
+        // hold a smart shutdown forever); immediate is the fallback for a
+        // server that will not finish a clean shutdown in time.
+        let mut detail = String::new();
+        for mode in ["fast", "immediate"] {
+            let out = self.pg_ctl(&bins, &account, &layout, "stop", &["-m", mode])?;
+            if out.status.success() {
+                remove_if_present(&url_file)?;
+                return Ok(true);
+            }
+            detail.push_str(&output_text(&out));
+        }
+        Err(EmbeddedError::Stop {
+            pid,
+            detail: detail.trim().to_owned(),
+            log: layout.log,
+        })
+    }
+
+    /// Stops the server and deletes the cluster: its data, log and the
+    /// files that point to them. The next `ensure_running` starts afresh.
+    pub fn destroy(&self) -> Result<(), EmbeddedError> {
+        if !self.dir.is_dir() {
+            return Ok(());
+        }
+        self.stop()?;
+        let _lock = self.lock(LockKind::Exclusive)?;
+        let account = Account::current()?;
+        let layout = self.layout(&account, false)?;
+        if layout.home != self.dir && is_fallback_home(&layout.home) {
+            remove_dir_if_present(&layout.home)?;
+        } else {
+            remove_dir_if_present(&layout.data)?;
+            remove_dir_if_present(&layout.home.join("data.init"))?;
+        }
+        for name in ["server.log", "port", "url", "datadir"] {
+            remove_if_present(&self.dir.join(name))?;
+        }
+        Ok(())
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        match recorded_data_dir(&self.dir) {
+            Some(data) => data.parent().unwrap_or(&self.dir).join("server.log"),
+            None => self.dir.join("server.log"),
+        }
+    }
+
+    fn binaries(&self) -> Result<PgBinaries, EmbeddedError> {
+        if let Some(bins) = self.binaries.get() {
+            return Ok(bins.clone());
+        }
+        let bins = self.search.find()?;
+        Ok(self.binaries.get_or_init(|| bins).clone())
+    }
+
+    fn lock(&self, kind: LockKind) -> Result<File, EmbeddedError> {
+        let path = self.dir.join("lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err("open the lock file", &path))?;
+        // std opens files close-on-exec, so the server we spawn never
+        // inherits (and keeps holding) this lock.
+        match kind {
+            LockKind::Exclusive => file.lock(),
+            LockKind::Shared => file.lock_shared(),
+        }
+        .map_err(io_err("lock", &path))?;
+        Ok(file)
+    }
+
+    /// Decides where the data and log live. With `create`, also prepares
+    /// the out-of-tree home when the server's account cannot reach `dir`.
+    fn layout(&self, account: &Account, create: bool) -> Result<Layout, EmbeddedError> {
+        let dir = fs::canonicalize(&self.dir).map_err(io_err("resolve", &self.dir))?;
+        if let Some(data) = recorded_data_dir(&dir) {
+            let home = data.parent().map_or_else(|| dir.clone(), Path::to_path_buf);
+            if create {
+                prepare_fallback_home(&home, account)?;
+            }
+            return Ok(Layout {
+                log: home.join("server.log"),
+                home,
+                data,
+                dir,
+            });
+        }
+        if create
+            && let Account::Other(other) = account
+            && !other.can_reach(&dir)?
+        {
+            let home = fallback_home(&dir);
+            prepare_fallback_home(&home, account)?;
+            let data = home.join("data");
+            // Recorded before initdb so every later call, and log_file(),
+            // finds the same place even if this one fails halfway.
+            write_atomically(&dir.join("datadir"), data.as_os_str().as_bytes())?;
+            return Ok(Layout {
+                log: home.join("server.log"),
+                home,
+                data,
+                dir,
+            });
+        }
+        Ok(Layout {
+            log: dir.join("server.log"),
+            data: dir.join("data"),
+            home: dir.clone(),
+            dir,
+        })
+    }
+
+    /// Runs initdb into a staging directory and renames it into place, so
+    /// an interrupted init never leaves a half-made `data/` that looks real.
+    fn init(
+        &self,
+        bins: &PgBinaries,
+        account: &Account,
+        layout: &Layout,
+    ) -> Result<(), EmbeddedError> {
+        let staging = layout.home.join("data.init");
+        remove_dir_if_present(&staging)?;
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&staging)
+            .map_err(io_err("create the data directory", &staging))?;
+        account.give(&staging)?;
+        prepare_log(&layout.log, account)?;
+        let initdb = bins.tool("initdb");
+        let staging_arg = staging.to_string_lossy();
+        let out = run(account.command(&initdb).args([
+            "-D",
+            &staging_arg,
+            // No fsync of the new files: 1.2 s instead of several on slow disks.
+            "-N",
+            "-A",
+            "trust",
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]))?;
+        let text = output_text(&out);
+        append_log(&layout.log, &format!("--- initdb -D {staging_arg}\n{text}"))?;
+        if !out.status.success() {
+            _ = fs::remove_dir_all(&staging);
+            return Err(EmbeddedError::Initdb {
+                data_dir: layout.data.clone(),
+                user: account.name(),
+                tail: tail(&text, 20),
+                log: layout.log.clone(),
+            });
+        }
+        fs::rename(&staging, &layout.data)
+            .map_err(io_err("move the new cluster into", &layout.data))
+    }
+
+    /// Tells running from stopped from a stale pid file.
+    fn probe(
+        &self,
+        bins: &PgBinaries,
+        account: &Account,
+        layout: &Layout,
+    ) -> Result<Probe, EmbeddedError> {
+        let pid_file = layout.data.join("postmaster.pid");
+        let Ok(contents) = fs::read_to_string(&pid_file) else {
+            return Ok(Probe::Stopped {
+                stale_pid_file: false,
+            });
+        };
+        // Lines: pid, data dir, start time, port, socket dir, listen address,
+        // shared memory key, status.
+        let mut lines = contents.lines();
+        let Some(pid) = lines.next().and_then(|l| l.trim().parse::<u32>().ok()) else {
+            // Truncated by a crash. (A server fills the file in within
+            // microseconds of creating it, and ours start under the lock.)
+            return Ok(Probe::Stopped {
+                stale_pid_file: true,
+            });
+        };
+        let port = lines
+            .nth(2)
+            .and_then(|l| l.trim().parse::<u16>().ok())
+            .unwrap_or(0);
+        let ours = match is_our_postmaster(pid, &layout.data) {
+            Some(known) => known,
+            // No /proc and no ps: pg_ctl's own liveness check (a signal 0
+            // sent as the server's account) is the best we have.
+            None => self
+                .pg_ctl(bins, account, layout, "status", &[])?
+                .status
+                .success(),
+        };
+        if !ours {
+            return Ok(Probe::Stopped {
+                stale_pid_file: true,
+            });
+        }
+        if port != 0 && tcp_accepts(port) {
+            Ok(Probe::Ready { pid, port })
+        } else {
+            Ok(Probe::Busy { pid, port })
+        }
+    }
+
+    fn start(
+        &self,
+        bins: &PgBinaries,
+        account: &Account,
+        layout: &Layout,
+    ) -> Result<Running, EmbeddedError> {
+        prepare_log(&layout.log, account)?;
+        let mut port = match self.remembered_port() {
+            Some(port) if port_is_free(port) => port,
+            _ => free_port()?,
+        };
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let log_start = fs::metadata(&layout.log).map_or(0, |m| m.len());
+            let mut options = format!("-p {port}");
+            for setting in SERVER_SETTINGS {
+                options.push_str(" -c ");
+                options.push_str(setting);
+            }
+            let log_arg = layout.log.to_string_lossy();
+            let out = self.pg_ctl(
+                bins,
+                account,
+                layout,
+                "start",
+                &["-w", "-l", &log_arg, "-o", &options],
+            )?;
+            if out.status.success() {
+                break;
+            }
+            let new_log = read_from(&layout.log, log_start);
+            let retry = attempts < 3
+                && if new_log.contains("could not bind") || new_log.contains("already in use") {
+                    // Someone took the port between our check and the bind.
+                    port = free_port()?;
+                    true
+                } else if new_log.contains("pre-existing shared memory block") {
+                    // Backends of a killed postmaster are still exiting.
+                    std::thread::sleep(Duration::from_secs(1));
+                    true
+                } else {
+                    false
+                };
+            if !retry {
+                let text = format!("{}\n{}", new_log.trim_end(), output_text(&out));
+                return Err(EmbeddedError::Start {
+                    port,
+                    tail: tail(&text, 20),
+                    log: layout.log.clone(),
+                    dir: self.dir.clone(),
+                });
+            }
+        }
+        write_atomically(&self.dir.join("port"), port.to_string().as_bytes())?;
+        let pid = fs::read_to_string(layout.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|c| c.lines().next().and_then(|l| l.trim().parse().ok()))
+            .unwrap_or(0);
+        self.publish(bins, layout, pid, port, true)
+    }
+
+    /// Writes the URL where the support crate looks for it.
+    fn publish(
+        &self,
+        bins: &PgBinaries,
+        layout: &Layout,
+        pid: u32,
+        port: u16,
+        started_now: bool,
+    ) -> Result<Running, EmbeddedError> {
+        let running = running(bins, layout, pid, port, started_now);
+        let url_file = self.dir.join("url");
+        if fs::read_to_string(&url_file).ok().as_deref() != Some(running.url.as_str()) {
+            write_atomically(&url_file, running.url.as_bytes())?;
+        }
+        if self.remembered_port() != Some(port) {
+            write_atomically(&self.dir.join("port"), port.to_string().as_bytes())?;
+        }
+        Ok(running)
+    }
+
+    fn remembered_port(&self) -> Option<u16> {
+        fs::read_to_string(self.dir.join("port"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn pg_ctl(
+        &self,
+        bins: &PgBinaries,
+        account: &Account,
+        layout: &Layout,
+        command: &str,
+        extra: &[&str],
+    ) -> Result<Output, EmbeddedError> {
+        let mut cmd = account.command(&bins.tool("pg_ctl"));
+        cmd.arg(command).arg("-D").arg(&layout.data).args(extra);
+        if command != "status" {
+            cmd.args(["-t", PG_CTL_TIMEOUT_SECS]);
+        }
+        run(&mut cmd)
+    }
+}
+
+/// Where one cluster's files are, for one call.
+struct Layout {
+    /// `Cluster::dir`, canonical.
+    dir: PathBuf,
+    /// Holds `data/` and `server.log`: `dir`, or a directory under /var/tmp.
+    home: PathBuf,
+    data: PathBuf,
+    log: PathBuf,
+}
+
+enum Probe {
+    Stopped {
+        stale_pid_file: bool,
+    },
+    /// The postmaster is ours and accepts TCP connections.
+    Ready {
+        pid: u32,
+        port: u16,
+    },
+    /// The postmaster is ours but does not (yet, or any more) accept
+    /// connections: starting, shutting down, or hung.
+    Busy {
+        pid: u32,
+        port: u16,
+    },
+}
+
+enum LockKind {
+    Exclusive,
+    Shared,
+}
+
+fn running(bins: &PgBinaries, layout: &Layout, pid: u32, port: u16, started_now: bool) -> Running {
+    Running {
+        url: format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres"),
+        port,
+        pid,
+        data_dir: layout.data.clone(),
+        version: bins.version.clone(),
+        started_now,
+    }
+}
+
+fn unresponsive(layout: &Layout, pid: u32, port: u16) -> EmbeddedError {
+    EmbeddedError::Unresponsive {
+        pid,
+        port,
+        data_dir: layout.data.clone(),
+        log: layout.log.clone(),
+    }
+}
+
+/// A cluster made by another major version cannot be started; say so
+/// rather than show the server's own terse complaint.
+fn check_major(bins: &PgBinaries, layout: &Layout) -> Result<(), EmbeddedError> {
+    let path = layout.data.join("PG_VERSION");
+    let cluster = match fs::read_to_string(&path) {
+        Ok(v) => v.trim().to_owned(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(EmbeddedError::NotADataDir {
+                data_dir: layout.data.clone(),
+            });
+        }
+        Err(e) => return Err(io_err("read", &path)(e)),
+    };
+    if cluster == bins.major() {
+        return Ok(());
+    }
+    Err(EmbeddedError::VersionMismatch {
+        data_dir: layout.data.clone(),
+        dir: layout.dir.clone(),
+        cluster,
+        binaries: bins.version.clone(),
+        bin_dir: bins.dir.clone(),
+    })
+}
+
+/// Whether `pid` is the postmaster of `data`: `Some(false)` when it is gone,
+/// a zombie, or another program (a reused pid), `None` when this system
+/// cannot tell. The postmaster keeps its command line, which holds `-D data`.
+fn is_our_postmaster(pid: u32, data: &Path) -> Option<bool> {
+    let needle = data.as_os_str().as_bytes();
+    if Path::new("/proc/self").exists() {
+        return match fs::read(format!("/proc/{pid}/cmdline")) {
+            Ok(cmdline) => Some(contains(&cmdline, needle)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(false),
+            Err(_) => None,
+        };
+    }
+    let out = Command::new("ps")
+        .args(["-p", &pid.to_string(), "-o", "command="])
+        .output()
+        .ok()?;
+    Some(out.status.success() && contains(&out.stdout, needle))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn tcp_accepts(port: u16) -> bool {
+    TcpStream::connect_timeout(
+        &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        Duration::from_millis(500),
+    )
+    .is_ok()
+}
+
+fn wait_until_accepting(port: u16, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while port != 0 && Instant::now() < deadline {
+        if tcp_accepts(port) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Free when nothing answers on it and we can bind it ourselves (the bind
+/// alone misses a server listening on the wildcard address on some systems).
+fn port_is_free(port: u16) -> bool {
+    !tcp_accepts(port) && TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+}
+
+fn free_port() -> Result<u16, EmbeddedError> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(io_err("find a free port on", Path::new("127.0.0.1")))
+}
+
+/// `/var/tmp/workbook-pg-<hash of dir>`: stable per cluster directory, so
+/// two checkouts never share a server, and outside any private home.
+fn fallback_home(dir: &Path) -> PathBuf {
+    // FNV-1a: tiny, and unlike std's hasher stable across Rust releases.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in dir.as_os_str().as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    PathBuf::from(format!("/var/tmp/workbook-pg-{:012x}", hash >> 16))
+}
+
+fn is_fallback_home(home: &Path) -> bool {
+    home.parent() == Some(Path::new("/var/tmp"))
+        && home
+            .file_name()
+            .is_some_and(|n| n.as_bytes().starts_with(b"workbook-pg-"))
+}
+
+/// Creates the out-of-tree home, refusing one someone else prepared:
+/// /var/tmp is world-writable, and we are root.
+fn prepare_fallback_home(home: &Path, account: &Account) -> Result<(), EmbeddedError> {
+    let Account::Other(other) = account else {
+        return Ok(());
+    };
+    match fs::symlink_metadata(home) {
+        Ok(meta) => {
+            if !meta.is_dir() || (meta.uid() != other.uid && meta.uid() != 0) {
+                return Err(EmbeddedError::UnsafeDataHome {
+                    path: home.to_path_buf(),
+                    user: other.name.clone(),
+                });
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(home)
+                .map_err(io_err("create directory", home))?;
+        }
+        Err(e) => return Err(io_err("inspect", home)(e)),
+    }
+    account.give(home)
+}
+
+/// pg_ctl opens the log as the server's account, which cannot create files
+/// in a directory root owns: create it first and hand it over.
+fn prepare_log(log: &Path, account: &Account) -> Result<(), EmbeddedError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(io_err("create the log file", log))?;
+    account.give(log)
+}
+
+fn append_log(log: &Path, text: &str) -> Result<(), EmbeddedError> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(io_err("open", log))?;
+    file.write_all(text.as_bytes())
+        .map_err(io_err("write", log))
+}
+
+/// What the log gained since `offset`: this start's messages, not older ones.
+fn read_from(log: &Path, offset: u64) -> String {
+    let mut text = Vec::new();
+    if let Ok(mut file) = File::open(log) {
+        _ = file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_to_end(&mut text));
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = all.len().saturating_sub(lines);
+    all[start..]
+        .iter()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub(super) fn output_text(out: &Output) -> String {
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    text
+}
+
+fn recorded_data_dir(dir: &Path) -> Option<PathBuf> {
+    let text = fs::read_to_string(dir.join("datadir")).ok()?;
+    let data = text.trim();
+    (!data.is_empty()).then(|| PathBuf::from(data))
+}
+
+pub(super) fn run(cmd: &mut Command) -> Result<Output, EmbeddedError> {
+    cmd.output().map_err(|source| EmbeddedError::Spawn {
+        program: cmd.get_program().to_string_lossy().into_owned(),
+        source,
+    })
+}
+
+/// Readers never see a half-written file: write beside it, then rename.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), EmbeddedError> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, contents).map_err(io_err("write", &tmp))?;
+    fs::rename(&tmp, path).map_err(io_err("write", path))
+}
+
+fn create_dir_all(dir: &Path) -> Result<(), EmbeddedError> {
+    fs::create_dir_all(dir).map_err(io_err("create directory", dir))
+}
+
+fn remove_if_present(path: &Path) -> Result<(), EmbeddedError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("remove", path)(e)),
+        _ => Ok(()),
+    }
+}
+
+fn remove_dir_if_present(path: &Path) -> Result<(), EmbeddedError> {
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("remove", path)(e)),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> EmbeddedError {
+    let path = path.to_path_buf();
+    move |source| EmbeddedError::Io {
+        action,
+        path,
+        source,
+    }
+}

@@ -1,0 +1,200 @@
+//! Running a compiled check binary: its own process group, databases and
+//! report directory; a time limit and an output cap; cleanup however it
+//! ends.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+use super::{CheckResult, Detail, Status, parse, report_file};
+use crate::db::admin::Admin;
+use crate::db::{Origin, Server};
+use crate::sys;
+
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    pub executable: PathBuf,
+    pub crate_dir: PathBuf,
+    pub admin_url: String,
+    pub db_prefix: String,
+    pub time_limit: Duration,
+    pub check_time_limit: Duration,
+    pub output_cap: usize,
+}
+
+pub struct Executed {
+    pub checks: Vec<CheckResult>,
+    pub truncated: bool,
+}
+
+/// How many checks run at once. They mostly wait on the server, so more
+/// than the core count pays.
+fn test_threads() -> usize {
+    std::env::var("WORKBOOK_TEST_THREADS").ok().and_then(|s| s.parse().ok()).filter(|n| *n > 0).unwrap_or(8)
+}
+
+pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
+    let names = list_checks(opts).await?;
+    let report_dir = std::env::temp_dir().join(format!("workbook-reports-{}", opts.db_prefix));
+    let _ = std::fs::remove_dir_all(&report_dir);
+    std::fs::create_dir_all(&report_dir).with_context(|| format!("creating {}", report_dir.display()))?;
+
+    let mut cmd = Command::new(&opts.executable);
+    cmd.current_dir(&opts.crate_dir)
+        .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
+        .env("DATABASE_URL", &opts.admin_url)
+        .env("WORKBOOK_DB_PREFIX", &opts.db_prefix)
+        .env("WORKBOOK_REPORT_DIR", &report_dir)
+        .env("WORKBOOK_CHECK_TIMEOUT", opts.check_time_limit.as_secs_f64().to_string())
+        .env("CARGO_MANIFEST_DIR", &opts.crate_dir)
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    sys::die_with_parent(cmd.as_std_mut());
+    let mut child = cmd.spawn().with_context(|| format!("starting {}", opts.executable.display()))?;
+    let pgid = child.id();
+    let _group = sys::GroupGuard(pgid);
+    let stdout = child.stdout.take().context("check binary stdout")?;
+    let stderr = child.stderr.take().context("check binary stderr")?;
+
+    let cap = opts.output_cap;
+    // Either pipe passing the cap stops the whole group at once: waiting
+    // for the other pipe to close would wait on the flood itself.
+    let collect = async {
+        let (out, err) = tokio::join!(read_capped(stdout, cap, pgid), read_capped(stderr, cap, pgid));
+        (out, err)
+    };
+    let mut timed_out = false;
+    let ((out, out_over), (_err, err_over)) = match tokio::time::timeout(opts.time_limit, collect).await {
+        Ok(v) => v,
+        Err(_) => {
+            timed_out = true;
+            ((String::new(), false), (String::new(), false))
+        }
+    };
+    let truncated = out_over || err_over;
+    if timed_out || truncated {
+        if let Some(pgid) = pgid {
+            sys::kill_group(pgid);
+        }
+    }
+    // Reap it (and kill any straggler in its group) before cleaning up.
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    if let Some(pgid) = pgid {
+        sys::kill_group(pgid);
+    }
+    let mut output = out;
+    if timed_out {
+        // What it printed before the limit was lost with the pipe; the
+        // checks with no result are the ones that hung.
+        output.clear();
+    }
+
+    let parsed = parse::libtest(&output);
+    let mut checks = Vec::with_capacity(names.len());
+    for name in names {
+        let status = match parsed.statuses.get(&name) {
+            Some(s) => *s,
+            None if timed_out => Status::TimedOut,
+            None => Status::Failed,
+        };
+        let mut detail = None;
+        let mut text = String::new();
+        if status != Status::Passed {
+            detail = read_detail(&report_file(&report_dir, &name));
+            text = parsed.outputs.get(&name).cloned().unwrap_or_default();
+            if detail.is_none() && !parsed.statuses.contains_key(&name) {
+                detail = Some(unfinished(timed_out, truncated, opts));
+            }
+        }
+        checks.push(CheckResult { name, status, detail, output: text });
+    }
+    let _ = std::fs::remove_dir_all(&report_dir);
+    drop_run_databases(&opts.admin_url, &opts.db_prefix).await;
+    Ok(Executed { checks, truncated })
+}
+
+/// The check names, in the binary's order.
+async fn list_checks(opts: &ExecOptions) -> anyhow::Result<Vec<String>> {
+    let out = Command::new(&opts.executable)
+        .current_dir(&opts.crate_dir)
+        .arg("--list")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("listing the checks in {}", opts.executable.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_owned).collect())
+}
+
+fn read_detail(path: &std::path::Path) -> Option<Detail> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn unfinished(timed_out: bool, truncated: bool, opts: &ExecOptions) -> Detail {
+    let (got, hint) = if timed_out {
+        (
+            format!("still running when the {} s limit was reached", opts.time_limit.as_secs()),
+            "Something never finishes: an infinite loop, or waiting on a lock or connection that never comes.",
+        )
+    } else if truncated {
+        (
+            format!("stopped after printing more than {} KiB", opts.output_cap / 1024),
+            "Remove the printing loop; checks are judged on results, not output.",
+        )
+    } else {
+        ("the check process ended before this check reported".to_owned(), "Something crashed the whole process (an abort or stack overflow).")
+    };
+    Detail {
+        kind: if timed_out { "timed_out".into() } else { "failed".into() },
+        called: "the check".into(),
+        expected: Some("to finish and report".into()),
+        got: Some(got),
+        hint: Some(hint.into()),
+        location: None,
+    }
+}
+
+/// Reads a pipe to the end, keeping at most `cap` bytes; returns whether
+/// there was more. Past the cap it stops reading, so the caller kills the
+/// process instead of draining gigabytes.
+async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize, pgid: Option<u32>) -> (String, bool) {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() > cap {
+                    if let Some(pgid) = pgid {
+                        sys::kill_group(pgid);
+                    }
+                    buf.truncate(cap);
+                    return (String::from_utf8_lossy(&buf).into_owned(), true);
+                }
+            }
+        }
+    }
+    (String::from_utf8_lossy(&buf).into_owned(), false)
+}
+
+/// Drops every database the run created, whether its checks cleaned up or
+/// were killed mid-way.
+pub async fn drop_run_databases(admin_url: &str, prefix: &str) {
+    let server = Server { url: admin_url.to_owned(), origin: Origin::Env };
+    if let Ok(mut admin) = Admin::connect(&server).await {
+        let _ = admin.drop_with_prefix(&format!("{prefix}_")).await;
+        admin.close().await;
+    }
+}
+

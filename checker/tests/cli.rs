@@ -1,0 +1,251 @@
+//! The real `checker` binary on the real course and on fixture answers:
+//! passing, failing, not compiling, hanging, spinning, flooding; the
+//! embedded server and an external one; bad input of every kind named in
+//! the foundation issue.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{checker, database_url, workspace_root};
+use predicates::prelude::*;
+use sqlx::{Connection, PgConnection};
+
+fn fixture(name: &str) -> PathBuf {
+    workspace_root().join("checker/tests/fixtures").join(name)
+}
+
+fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
+}
+
+fn statuses(run: &serde_json::Value) -> Vec<(String, String)> {
+    run["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_owned(), c["status"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Databases on the server whose name starts with `prefix`.
+fn databases(url: &str, prefix: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut conn = PgConnection::connect(url).await.expect("connecting to the test server");
+        let names: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
+            .bind(format!("{prefix}%"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        names
+    })
+}
+
+#[test]
+fn list_names_every_exercise_in_course_order() {
+    let out = checker().args(["list", "--format", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let rows = json(&out.stdout);
+    let slugs: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs.first(), Some(&"connect"));
+    let info = std::fs::read_to_string(workspace_root().join("exercises/info.toml")).unwrap();
+    for slug in &slugs {
+        assert!(info.contains(&format!("slug = \"{slug}\"")), "{slug} not in info.toml");
+    }
+}
+
+#[test]
+fn an_unknown_exercise_is_a_usage_error_that_suggests_the_closest() {
+    checker()
+        .args(["run", "conect"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no exercise named `conect`").and(predicate::str::contains("Did you mean `connect`?")));
+}
+
+#[test]
+fn the_starter_fails_with_messages_and_leaves_no_database_behind() {
+    let url = database_url();
+    let child = common::checker_std()
+        .args(["--database-url", &url, "run", "connect", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = json(&out.stdout);
+    assert_eq!(run["outcome"], "checked");
+    let failed: Vec<_> = run["checks"].as_array().unwrap().iter().filter(|c| c["status"] == "failed").collect();
+    assert!(failed.len() >= 6, "{run:#}");
+    for c in failed {
+        let got = c["detail"]["got"].as_str().unwrap_or("");
+        assert!(got.contains("not yet implemented"), "{c:#}");
+        assert!(c["detail"]["location"].as_str().unwrap_or("").contains("src/lib.rs"), "{c:#}");
+    }
+    assert_eq!(databases(&url, &format!("wbchk_{pid}_")), Vec::<String>::new());
+}
+
+#[test]
+fn the_solution_passes_on_an_external_server_given_by_database_url() {
+    let url = external_url();
+    // A copy: the embedded-default test tries solutions/connect itself, and
+    // two runs of one directory at once would share an overlay.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(copy.path().join("src")).unwrap();
+    std::fs::copy(workspace_root().join("solutions/connect/src/lib.rs"), copy.path().join("src/lib.rs")).unwrap();
+    let out = checker()
+        .env("DATABASE_URL", &url)
+        .args(["dev", "try", "connect", "--format", "json"])
+        .arg(copy.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let run = json(&out.stdout);
+    let all = statuses(&run);
+    assert!(all.len() >= 8 && all.iter().all(|(_, s)| s == "passed"), "{all:?}");
+}
+
+#[test]
+fn the_solution_passes_on_the_embedded_default() {
+    let out = checker().args(["dev", "try", "connect", "solutions/connect"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("checks pass"), "{text}");
+}
+
+#[test]
+fn a_compile_error_shows_the_compilers_message_at_the_students_file() {
+    let out = checker()
+        .args(["dev", "try", "connect"])
+        .arg(fixture("connect/does_not_compile"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("does not compile"), "{text}");
+    assert!(text.contains("error[E0308]"), "{text}");
+    assert!(text.contains("src/lib.rs:27"), "{text}");
+}
+
+#[test]
+fn a_check_that_awaits_forever_is_stopped_at_the_check_time_limit() {
+    let out = checker()
+        .env("WORKBOOK_CHECK_TIMEOUT", "2")
+        .args(["dev", "try", "connect", "--format", "json"])
+        .arg(fixture("connect/hangs"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let run = json(&out.stdout);
+    let hung: Vec<_> = run["checks"].as_array().unwrap().iter().filter(|c| c["detail"]["kind"] == "timed_out").collect();
+    assert!(!hung.is_empty(), "{run:#}");
+    assert!(hung.iter().all(|c| c["name"].as_str().unwrap().starts_with("health_check")), "{run:#}");
+    // The checks that don't call health_check still pass.
+    assert!(statuses(&run).iter().any(|(n, s)| n.starts_with("connect_opens") && s == "passed"));
+}
+
+#[test]
+fn a_check_that_spins_forever_is_killed_at_the_run_time_limit() {
+    let started = std::time::Instant::now();
+    let out = checker()
+        .env("WORKBOOK_RUN_TIMEOUT", "8")
+        .args(["dev", "try", "connect", "--format", "json"])
+        .arg(fixture("connect/spins"))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let run = json(&out.stdout);
+    let timed_out: Vec<_> = statuses(&run).into_iter().filter(|(_, s)| s == "timed_out").collect();
+    assert!(!timed_out.is_empty(), "{run:#}");
+}
+
+#[test]
+fn a_check_that_prints_without_end_is_cut_at_the_output_cap() {
+    let out = checker()
+        .args(["dev", "try", "connect", "--format", "json"])
+        .arg(fixture("connect/floods"))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let run = json(&out.stdout);
+    assert_eq!(run["output_truncated"], true, "{run:#}");
+}
+
+#[test]
+fn a_server_that_refuses_connections_is_an_environment_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    checker()
+        .args(["--database-url", &format!("postgres://nobody@127.0.0.1:{port}/postgres"), "run", "connect"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("could not connect").and(predicate::str::contains("Nothing is listening there")));
+}
+
+#[test]
+fn a_role_without_createdb_is_told_how_to_grant_it() {
+    let admin = external_url();
+    let role = format!("wb_nocreate_{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut c = PgConnection::connect(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN NOCREATEDB")))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let url = replace_user(&admin, &role);
+    let out = checker().args(["--database-url", &url, "run", "connect"]).output().unwrap();
+    rt.block_on(async {
+        let mut c = PgConnection::connect(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}"))).execute(&mut c).await.unwrap();
+    });
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("may not create databases") && err.contains("CREATEDB"), "{err}");
+}
+
+#[test]
+fn hints_come_one_more_at_a_time() {
+    let dir = scratch_progress();
+    let first = checker().env("WORKBOOK_STATE_DIR", dir.path()).args(["hint", "connect"]).output().unwrap();
+    let second = checker().env("WORKBOOK_STATE_DIR", dir.path()).args(["hint", "connect"]).output().unwrap();
+    let (a, b) = (String::from_utf8_lossy(&first.stdout), String::from_utf8_lossy(&second.stdout));
+    assert!(a.contains("Hint 1/") && !a.contains("Hint 2/"), "{a}");
+    assert!(b.contains("Hint 1/") && b.contains("Hint 2/"), "{b}");
+}
+
+#[test]
+fn a_corrupted_progress_file_is_kept_aside_and_the_checker_goes_on() {
+    let dir = scratch_progress();
+    std::fs::write(dir.path().join("progress.json"), b"{\"done\": [\"conn").unwrap();
+    let out = checker().env("WORKBOOK_STATE_DIR", dir.path()).args(["list"]).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unreadable") && err.contains("verify"), "{err}");
+    let kept = std::fs::read_dir(dir.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("corrupt"));
+    assert!(kept);
+}
+
+fn scratch_progress() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// The machine's own PostgreSQL (127.0.0.1:5432 here), or
+/// `WORKBOOK_EXTERNAL_URL`: the "bring your own server" path.
+fn external_url() -> String {
+    std::env::var("WORKBOOK_EXTERNAL_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn replace_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let hostpart = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    format!("{scheme}://{user}@{hostpart}")
+}
+

@@ -1,0 +1,59 @@
+//! Shared helpers for the checker's integration tests: the real binary, a
+//! database to run against, and scratch copies of the course.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+/// The workspace root (the directory holding `exercises/info.toml`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("checker/ has a parent").to_path_buf()
+}
+
+/// The real `checker` binary, run from the workspace root with no
+/// database settings inherited from the developer's shell.
+pub fn checker() -> Command {
+    let mut cmd = Command::cargo_bin("checker").expect("the checker binary is built");
+    cmd.current_dir(workspace_root())
+        .env_remove("DATABASE_URL")
+        .env("WORKBOOK_STATE_DIR", state_dir())
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// The same, as a plain `std::process::Command` (for spawning and signals).
+pub fn checker_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("checker"));
+    cmd.current_dir(workspace_root())
+        .env_remove("DATABASE_URL")
+        .env("WORKBOOK_STATE_DIR", state_dir())
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// Progress written by tests goes here, never into the developer's own
+/// `.workbook/`.
+fn state_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("workbook-test-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("creating the test state dir");
+    dir
+}
+
+/// A server URL for tests that need one: `WORKBOOK_TEST_DATABASE_URL` if
+/// set, otherwise the embedded default, started through the real binary.
+pub fn database_url() -> String {
+    if let Ok(url) = std::env::var("WORKBOOK_TEST_DATABASE_URL") {
+        return url;
+    }
+    let out = checker().args(["db", "url"]).output().expect("running checker db url");
+    assert!(
+        out.status.success(),
+        "checker db url failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 url").trim().to_owned()
+}

@@ -1,0 +1,45 @@
+//! The course as a whole: `checker dev check` proves every exercise
+//! (starter fails with messages, solution passes, book section exists and
+//! links resolve), and compose.yml stays in step with the embedded server.
+
+mod common;
+
+use common::{checker, workspace_root};
+
+#[test]
+fn dev_check_proves_every_exercise_of_the_course() {
+    let out = checker().args(["dev", "check"]).output().expect("running checker dev check");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("The course checks out"), "{text}");
+    for line in text.lines().filter(|l| l.contains("starter:")) {
+        assert!(line.contains("fails as it should") && line.contains("passes"), "{line}");
+    }
+}
+
+#[test]
+fn compose_runs_postgres_16_with_a_health_check_and_the_embedded_settings() {
+    let text = std::fs::read_to_string(workspace_root().join("compose.yml")).expect("reading compose.yml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("compose.yml is valid YAML");
+    let pg = &doc["services"]["postgres"];
+    assert_eq!(pg["image"].as_str(), Some("postgres:16"));
+    let health = serde_yaml::to_string(&pg["healthcheck"]["test"]).unwrap();
+    assert!(health.contains("pg_isready"), "{health}");
+    let env = &pg["environment"];
+    for key in ["POSTGRES_USER", "POSTGRES_PASSWORD"] {
+        let v = env[key].as_str().unwrap_or_default();
+        assert!(v.starts_with(&format!("${{{key}")), "{key} must come from .env, got {v:?}");
+    }
+    let command: Vec<&str> = pg["command"].as_sequence().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    // Every speed/durability setting of the embedded server is passed to
+    // the Docker one too (the listen/socket ones are the container's own).
+    for setting in checker::db::embedded::SERVER_SETTINGS {
+        if setting.starts_with("listen_addresses") || setting.starts_with("unix_socket") {
+            continue;
+        }
+        assert!(command.contains(setting), "compose.yml lacks -c {setting}");
+    }
+    // The URL the file tells users to put in .env matches its defaults.
+    assert!(text.contains("postgres://workbook:workbook@127.0.0.1:5433/postgres"));
+    assert!(serde_yaml::to_string(&pg["ports"]).unwrap().contains("${WORKBOOK_PG_PORT:-5433}:5432"));
+}
