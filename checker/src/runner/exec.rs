@@ -124,12 +124,15 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
 
 /// The check names, in the binary's order.
 async fn list_checks(opts: &ExecOptions) -> anyhow::Result<Vec<String>> {
-    let out = Command::new(&opts.executable)
+    let listing = Command::new(&opts.executable)
         .current_dir(&opts.crate_dir)
         .arg("--list")
         .stdin(Stdio::null())
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), listing)
         .await
+        .map_err(|_| anyhow::anyhow!("listing the checks in {} took over 30 s", opts.executable.display()))?
         .with_context(|| format!("listing the checks in {}", opts.executable.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_owned).collect())

@@ -110,7 +110,10 @@ where
 
 async fn setup() -> Db {
     let name = admin::unique_name();
-    let mut admin_conn = admin::admin_connection().await.unwrap_or_else(|e| {
+    // Bounded: a server too busy to answer must fail the check, not hang it.
+    let connecting = tokio::time::timeout(Duration::from_secs(15), admin::admin_connection()).await;
+    let connected = connecting.unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut));
+    let mut admin_conn = connected.unwrap_or_else(|e| {
         panic!(
             "could not connect to the check server at {}: {e}\n\
              Start it with `cargo checker db start`, or fix DATABASE_URL.",
