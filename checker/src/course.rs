@@ -129,27 +129,35 @@ impl Course {
     /// Every editable file of an exercise directory, as paths relative to
     /// it, sorted.
     pub fn editable_files(&self, ex: &Exercise, dir: &Path) -> Vec<String> {
-        let mut out = Vec::new();
-        walk(dir, dir, &mut out);
+        let mut out = relative_files(dir);
         out.retain(|rel| ex.is_editable(rel));
-        out.sort();
         out
     }
 }
 
-fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_dir() {
-            walk(base, &path, out);
-        } else if ft.is_file() {
-            if let Ok(rel) = path.strip_prefix(base) {
+/// Every regular file under `dir`, as sorted paths relative to it with
+/// `/` separators. A top-level `target/` or `.git/` is skipped, and so are symlinks:
+/// a submission must not point a build at files outside itself.
+pub fn relative_files(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let (Ok(ft), Ok(rel)) = (entry.file_type(), path.strip_prefix(base)) else { continue };
+            if ft.is_dir() {
+                let top_level_skip = dir == base && matches!(entry.file_name().to_str(), Some("target" | ".git"));
+                if !top_level_skip {
+                    walk(base, &path, out);
+                }
+            } else if ft.is_file() {
                 out.push(rel.to_string_lossy().replace('\\', "/"));
             }
         }
     }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
 }
 
 /// Matches `*` (within a path segment), `**` (any number of segments) and
@@ -180,6 +188,20 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::glob_match;
+
+    #[test]
+    fn relative_files_lists_nested_files_but_not_the_top_level_target() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["src/lib.rs", "src/target/x.rs", "target/debug/y", "migrations/1_a.up.sql"] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        assert_eq!(
+            super::relative_files(dir.path()),
+            ["migrations/1_a.up.sql", "src/lib.rs", "src/target/x.rs"]
+        );
+    }
 
     #[test]
     fn globs_match_what_info_toml_means() {

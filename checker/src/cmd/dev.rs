@@ -11,7 +11,7 @@ use colored::Colorize;
 
 use super::{Ctx, OUTPUT_CAP, interruptible};
 use crate::cli::{DevCommand, Format};
-use crate::course::Exercise;
+use crate::course::{Exercise, relative_files};
 use crate::exit::{Code, Failure};
 use crate::report::terminal;
 use crate::runner::{ExerciseRun, Outcome, RunRequest, Status, overlay};
@@ -201,9 +201,7 @@ pub fn metadata_problems(ctx: &Ctx) -> Vec<String> {
         if ex.hints.is_empty() {
             problems.push(format!("{s}: has no hints"));
         }
-        let sol = course.solution_dir(ex);
-        let mut files = Vec::new();
-        list(&sol, &sol, &mut files);
+        let files = relative_files(&course.solution_dir(ex));
         if files.is_empty() {
             problems.push(format!("{s}: solutions/{s}/ is missing or empty"));
         }
@@ -239,8 +237,7 @@ pub fn metadata_problems(ctx: &Ctx) -> Vec<String> {
 /// exercises, point at things that exist.
 pub fn book_problems(ctx: &Ctx) -> Vec<String> {
     let src = ctx.course.root.join("book/src");
-    let mut files = Vec::new();
-    list(&src, &src, &mut files);
+    let files = relative_files(&src);
     let mut problems = Vec::new();
     for rel in files.iter().filter(|f| f.ends_with(".md")) {
         let path = src.join(rel);
@@ -280,18 +277,6 @@ fn link_targets(line: &str) -> Vec<&str> {
         }
     }
     out
-}
-
-fn list(base: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            list(base, &p, out);
-        } else if let Ok(rel) = p.strip_prefix(base) {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
-        }
-    }
 }
 
 /// `dev new`: a new exercise that compiles, fails its one check, and is

@@ -11,8 +11,8 @@ use crate::db::{Server, redact, url_with_database};
 use crate::exit::Failure;
 use crate::sys;
 
-/// Prefix of every per-check database.
-pub const CHECK_PREFIX: &str = "wbchk_";
+/// Prefix of every per-check database (the support crate names them).
+pub use workbook::CHECK_PREFIX;
 /// Prefix of the per-exercise sandbox databases.
 pub const SANDBOX_PREFIX: &str = "wbsandbox_";
 

@@ -86,40 +86,7 @@ pub fn embedded_cluster(course: &Course) -> embedded::Cluster {
     embedded::Cluster::new(course.work_dir().join("pg"))
 }
 
-/// Reads `KEY=value` from a dotenv file, ignoring comments and quotes.
-pub fn dotenv_value(path: &std::path::Path, key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines().find_map(|line| {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let (k, v) = line.split_once('=')?;
-        (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).to_owned())
-    })
-}
-
-/// Replaces the database in `url` with `name`, keeping every other part.
-pub fn url_with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..authority_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-/// The URL with its password hidden, for messages.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
-    let rest = &url[scheme_end..];
-    let Some(at) = rest.rfind('@') else { return url.to_owned() };
-    match rest[..at].split_once(':') {
-        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
-        None => url.to_owned(),
-    }
-}
+pub use workbook::{dotenv_value, redact, url_for_database as url_with_database};
 
 fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -134,20 +101,6 @@ fn host_of(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn url_with_database_keeps_credentials_and_options() {
-        assert_eq!(
-            url_with_database("postgres://u:p@h:5/postgres?sslmode=disable", "wb"),
-            "postgres://u:p@h:5/wb?sslmode=disable"
-        );
-    }
-
-    #[test]
-    fn redact_hides_the_password_only() {
-        assert_eq!(redact("postgres://u:s3cret@h/d"), "postgres://u:***@h/d");
-        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
-    }
 
     #[test]
     fn only_servers_on_this_machine_are_local() {

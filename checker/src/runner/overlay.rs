@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::course::{Course, Exercise};
+use crate::course::{Course, Exercise, relative_files};
 
 /// A generated workspace and what went into it.
 #[derive(Debug)]
@@ -55,16 +55,14 @@ pub fn create(
     for ex in exercises {
         let from = course.exercise_dir(ex);
         let to = root.join(name).join(&ex.slug);
-        copy_tree(&from, &to, &|rel| rel != "target" && !rel.starts_with("target/"))?;
+        copy_tree(&from, &to)?;
         let Some(src) = source(ex).filter(|d| d.is_dir()) else { continue };
         // Editable files come from the source only: a starter file the
         // source deleted is deleted here too.
         for rel in course.editable_files(ex, &to) {
             std::fs::remove_file(to.join(&rel))?;
         }
-        let mut all = Vec::new();
-        list_files(&src, &src, &mut all);
-        for rel in all {
+        for rel in relative_files(&src) {
             if ex.is_editable(&rel) {
                 let dest = to.join(&rel);
                 std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
@@ -102,29 +100,8 @@ fn write_manifest(course: &Course, root: &Path, name: &str, exercises: &[&Exerci
     Ok(())
 }
 
-fn list_files(base: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(ft) = entry.file_type() else { continue };
-        let Ok(rel) = path.strip_prefix(base) else { continue };
-        let rel = rel.to_string_lossy().replace('\\', "/");
-        if ft.is_dir() {
-            if rel != "target" && rel != ".git" {
-                list_files(base, &path, out);
-            }
-        } else if ft.is_file() {
-            out.push(rel);
-        }
-        // Symlinks are skipped: a submission must not point the build at
-        // files outside itself.
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> anyhow::Result<()> {
-    let mut files = Vec::new();
-    list_files(from, from, &mut files);
-    for rel in files.into_iter().filter(|r| keep(r)) {
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    for rel in relative_files(from) {
         let dest = to.join(&rel);
         std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
         std::fs::copy(from.join(&rel), &dest).with_context(|| format!("copying {}", from.join(&rel).display()))?;

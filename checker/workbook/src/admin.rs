@@ -49,8 +49,12 @@ fn workspace_root() -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// The prefix of every per-check database; the checker drops and sweeps
+/// only names that start with it.
+pub const CHECK_PREFIX: &str = "wbchk_";
+
 /// Reads `KEY=value` from a dotenv file, ignoring comments and quotes.
-pub(crate) fn dotenv_value(path: &Path, key: &str) -> Option<String> {
+pub fn dotenv_value(path: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines().find_map(|line| {
         let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
@@ -70,13 +74,13 @@ pub(crate) fn unique_name() -> String {
     let prefix = std::env::var("WORKBOOK_DB_PREFIX")
         .ok()
         .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| format!("wbchk_{}", std::process::id()));
+        .unwrap_or_else(|| format!("{CHECK_PREFIX}{}", std::process::id()));
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}_{seq}_{:04x}", fastrand::u16(..))
 }
 
 /// Replaces the database in `url` with `name`, keeping every other part.
-pub(crate) fn url_for_database(url: &str, name: &str) -> String {
+pub fn url_for_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -89,6 +93,18 @@ pub(crate) fn url_for_database(url: &str, name: &str) -> String {
         out.push_str(q);
     }
     out
+}
+
+/// The URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let rest = &url[scheme_end..];
+    // The last '@' ends the credentials: a password may contain '@'.
+    let Some(at) = rest.rfind('@') else { return url.to_owned() };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 pub(crate) async fn admin_connection() -> Result<PgConnection, sqlx::Error> {
@@ -120,6 +136,13 @@ mod tests {
             "postgres://u:p@127.0.0.1:5432/x1?sslmode=disable"
         );
         assert_eq!(url_for_database("postgres://localhost", "x2"), "postgres://localhost/x2");
+    }
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(redact("postgres://u:secret@h:1/d"), "postgres://u:***@h:1/d");
+        assert_eq!(redact("postgres://u:p@ss@h/d"), "postgres://u:***@h/d");
+        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
     }
 
     #[test]

@@ -117,14 +117,14 @@ async fn setup() -> Db {
         panic!(
             "could not connect to the check server at {}: {e}\n\
              Start it with `cargo checker db start`, or fix DATABASE_URL.",
-            redact(admin::admin_url())
+            admin::redact(admin::admin_url())
         )
     });
     if let Err(e) = admin::create_database(&mut admin_conn, &name).await {
         panic!(
             "could not create a check database on {}: {e}\n\
              The role in DATABASE_URL needs the CREATEDB privilege.",
-            redact(admin::admin_url())
+            admin::redact(admin::admin_url())
         );
     }
     let url = admin::url_for_database(admin::admin_url(), &name);
@@ -144,27 +144,5 @@ async fn teardown(db: Db) {
         // Failing to drop is not the student's fault: the checker sweeps
         // whatever is left when the run ends.
         let _ = admin::drop_database(&mut admin_conn, &db.name).await;
-    }
-}
-
-/// The URL with its password replaced, for messages.
-pub(crate) fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
-    let rest = &url[scheme_end..];
-    let Some(at) = rest.find('@') else { return url.to_owned() };
-    match rest[..at].split_once(':') {
-        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn redact_hides_only_the_password() {
-        assert_eq!(redact("postgres://u:secret@h:1/d"), "postgres://u:***@h:1/d");
-        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
     }
 }
