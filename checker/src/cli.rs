@@ -9,7 +9,7 @@ use crate::report::color::ColorChoice;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  every check passed (or the command did what it was asked)
-  1  some checks failed
+  1  some checks failed (or a migration or seed you wrote failed)
   2  usage error: an unknown exercise, a bad argument, a broken info.toml
   3  environment error: no database, no cargo, a server that refuses
 
@@ -108,6 +108,9 @@ pub enum DbCommand {
     Url,
     /// Open psql on an exercise's sandbox database (default: the current one).
     Psql { exercise: Option<String> },
+    /// Drop an exercise's sandbox database, so the next migrate, seed or
+    /// psql starts from an empty one.
+    Reset { exercise: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,9 +129,11 @@ pub enum MigrateAction {
 pub enum SeedAction {
     /// Apply every seed not yet applied.
     Up,
-    /// Revert the applied seeds.
+    /// Revert the applied seeds, newest first.
     Down,
-    /// Migrate, then seed: a fresh start.
+    /// Show which seeds are applied, pending, or changed since applied.
+    Status,
+    /// Apply pending migrations, then pending seeds: a fresh start.
     Fresh,
 }
 
@@ -163,6 +168,10 @@ pub enum DevCommand {
     Try {
         exercise: String,
         dir: PathBuf,
+        /// Lay DIR over the solution instead: DIR then holds only the files
+        /// a wrong answer changes.
+        #[arg(long)]
+        over_solution: bool,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

@@ -91,6 +91,11 @@ impl Course {
         self.root.join("solutions").join(&ex.slug)
     }
 
+    /// `path` relative to the course root when it is inside it, for messages.
+    pub fn display_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
+    }
+
     pub fn target_dir(&self) -> PathBuf {
         std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)

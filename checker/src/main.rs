@@ -62,7 +62,9 @@ async fn dispatch(cli: Cli, color: bool) -> anyhow::Result<Code> {
             Code::Passed
         }
         Some(Command::Dev(dev)) => cmd::dev::execute(&ctx, dev).await?,
-        Some(Command::Migrate { .. }) | Some(Command::Seed { .. }) | Some(Command::Grade(_)) => {
+        Some(Command::Migrate { exercise, action }) => cmd::migrate::execute(&ctx, exercise, action).await?,
+        Some(Command::Seed { exercise, action }) => cmd::seed::execute(&ctx, exercise, action).await?,
+        Some(Command::Grade(_)) => {
             return Err(checker::exit::Failure::usage("this command is not available yet").into());
         }
     })

@@ -97,7 +97,8 @@ pub enum MigrateError {
          - if this migration never left your machine, revert it here and apply your edit:\n      \
            cargo checker migrate {exercise} down    (repeat until it shows as pending)\n      \
            cargo checker migrate {exercise} up\n  \
-         - or drop the database {database} and start again from empty",
+         - or start the sandbox database {database} again from empty:\n      \
+           cargo checker db reset {exercise}",
         file.display()
     )]
     Modified { exercise: String, database: String, version: i64, name: String, file: PathBuf },

@@ -2,4 +2,8 @@
 //! `// ANCHOR_END: name` markers and included into a chapter with
 //! `{{#include}}`. Compiling this crate is what keeps the book's code real.
 
+pub mod associations;
 pub mod connect;
+pub mod crud;
+pub mod evolving;
+pub mod seeds;

@@ -63,6 +63,20 @@ pub async fn execute(ctx: &Ctx, cmd: &DbCommand) -> anyhow::Result<()> {
             let server = db::resolve(&ctx.course, ctx.db_flag.as_deref()).await?;
             println!("{}", server.url);
         }
+        DbCommand::Reset { exercise } => {
+            let ex = ctx.course.find(exercise)?.clone();
+            let server = ctx.server().await?.clone();
+            let mut admin = Admin::connect(&server).await?;
+            let name = crate::db::admin::sandbox_name(&ex.slug);
+            let existed = admin.database_exists(&name).await?;
+            admin.drop_database(&name).await?;
+            admin.close().await;
+            if existed {
+                println!("{} the sandbox database {name}; the next migrate, seed or psql starts from empty.", "Dropped".green().bold());
+            } else {
+                println!("The sandbox database {name} did not exist; nothing to do.");
+            }
+        }
         DbCommand::Psql { exercise } => {
             let ex = ctx.exercise_or_current(exercise.as_deref())?;
             let server = ctx.server().await?.clone();

@@ -19,7 +19,7 @@ use crate::runner::{ExerciseRun, Outcome, RunRequest, Status, overlay};
 pub async fn execute(ctx: &Ctx, cmd: &DevCommand) -> anyhow::Result<Code> {
     match cmd {
         DevCommand::Check { exercises } => check(ctx, exercises).await,
-        DevCommand::Try { exercise, dir, format } => try_dir(ctx, exercise, dir, *format).await,
+        DevCommand::Try { exercise, dir, over_solution, format } => try_dir(ctx, exercise, dir, *over_solution, *format).await,
         DevCommand::Bench { saves } => super::bench::execute(ctx, *saves).await,
         DevCommand::New { slug, title } => {
             scaffold(ctx, slug, title.as_deref())?;
@@ -49,13 +49,36 @@ pub async fn run_overlay(ctx: &Ctx, ex: &Exercise, dir: &Path, name: &str) -> an
     Ok((run?, ov.ignored))
 }
 
-async fn try_dir(ctx: &Ctx, slug: &str, dir: &Path, format: Format) -> anyhow::Result<Code> {
+async fn try_dir(ctx: &Ctx, slug: &str, dir: &Path, over_solution: bool, format: Format) -> anyhow::Result<Code> {
     let ex = ctx.course.find(slug)?.clone();
     if !dir.is_dir() {
         return Err(Failure::usage(format!("{} is not a directory", dir.display())).into());
     }
     let dir = dir.canonicalize()?;
-    let (run, ignored) = run_overlay(ctx, &ex, &dir, &format!("try-{}-{:016x}", ex.slug, path_hash(&dir))).await?;
+    let name = format!("try-{}-{:016x}", ex.slug, path_hash(&dir));
+    // With --over-solution the answer tried is the solution with DIR's
+    // files laid over it, so a wrong-answer fixture holds only what it breaks.
+    let merged = ctx.course.work_dir().join("merged").join(&name);
+    let source = if over_solution {
+        if merged.exists() {
+            std::fs::remove_dir_all(&merged)?;
+        }
+        for layer in [ctx.course.solution_dir(&ex), dir.clone()] {
+            for rel in crate::course::relative_files(&layer) {
+                let dest = merged.join(&rel);
+                std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
+                std::fs::copy(layer.join(&rel), &dest)?;
+            }
+        }
+        merged.clone()
+    } else {
+        dir.clone()
+    };
+    let result = run_overlay(ctx, &ex, &source, &name).await;
+    if over_solution {
+        let _ = std::fs::remove_dir_all(&merged);
+    }
+    let (run, ignored) = result?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&run)?),
         Format::Human => {

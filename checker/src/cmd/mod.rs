@@ -7,9 +7,11 @@ pub mod db;
 pub mod dev;
 pub mod hint;
 pub mod list;
+pub mod migrate;
 pub mod next;
 pub mod reset;
 pub mod run;
+pub mod seed;
 pub mod verify;
 pub mod watch;
 

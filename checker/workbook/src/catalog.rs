@@ -227,10 +227,8 @@ pub struct SchemaObject {
 impl fmt::Display for SchemaObject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind, self.name)?;
-        if let Some(t) = &self.table {
-            if self.kind != "column" {
-                write!(f, " on {t}")?;
-            }
+        if let Some(t) = self.table.as_ref().filter(|_| self.kind != "column") {
+            write!(f, " on {t}")?;
         }
         if !self.detail.is_empty() {
             write!(f, ": {}", self.detail)?;

@@ -235,7 +235,7 @@ pub fn files(dir: &Path) -> Result<Vec<MigrationFile>, MigrationError> {
             ups.entry(version).or_default().push((desc.replace('_', " "), path));
         }
     }
-    for (version, list) in ups.iter().filter(|(_, l)| l.len() > 1) {
+    if let Some((version, list)) = ups.iter().find(|(_, l)| l.len() > 1) {
         let names: Vec<String> = list.iter().map(|(_, p)| file_name(p)).collect();
         return Err(source_error(format!(
             "{} migrations share version {version}: {}; every migration needs a version of its own",

@@ -7,7 +7,8 @@
 //! order, and runs a seed again when its file changed since (so a seed must
 //! be safe to run on top of itself: `ON CONFLICT`). `down` runs the down
 //! files of the recorded seeds, newest first. Each call is one transaction,
-//! so seeding happens completely or not at all. The checker's
+//! so seeding happens completely or not at all (a `-- no-transaction`
+//! line in a seed changes nothing: seeds are rows). The checker's
 //! `seed EX up|down` and the `seeds` exercise's checks both use this code.
 
 use std::collections::HashMap;
@@ -105,7 +106,7 @@ pub struct Fresh {
     pub seeds: Vec<SeedOutcome>,
 }
 
-/// Why seeding failed. Messages read well after "failed to seed: ".
+/// Why seeding failed. Messages read well after "failed to ".
 #[derive(Debug)]
 pub enum SeedError {
     /// The seeds directory could not be read or holds a malformed file.

@@ -1,0 +1,93 @@
+//! Listings for the chapter "Evolving a schema that holds data": the
+//! order sqlx applies migrations in, and applying them up to a version on
+//! a connection of their own. The tests also pin the exact error sqlx
+//! gives for an edited migration, which the chapter quotes.
+
+// ANCHOR: planned_order
+use std::path::Path;
+
+use sqlx::migrate::{MigrateError, Migrator};
+
+/// The up migrations in `dir`, in the order sqlx applies them.
+pub async fn planned_order(dir: &Path) -> Result<Vec<String>, MigrateError> {
+    let migrator = Migrator::new(dir).await?;
+    Ok(migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| format!("{} {}", m.version, m.description))
+        .collect())
+}
+// ANCHOR_END: planned_order
+
+// ANCHOR: migrate_to
+use sqlx::{Connection, PgConnection};
+
+/// Applies the migrations in `dir` up to and including `version`, on a
+/// connection used for nothing else.
+pub async fn migrate_to(url: &str, dir: &Path, version: i64) -> Result<(), MigrateError> {
+    let migrator = Migrator::new(dir).await?;
+    let mut conn = PgConnection::connect(url).await?;
+    let result = migrator.run_to(version, &mut conn).await;
+    // sqlx takes a lock on this session while it migrates, and a run
+    // that fails does not give it back. Ending the session does.
+    let _ = conn.close().await;
+    result
+}
+// ANCHOR_END: migrate_to
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workbook::check;
+
+    fn scratch(files: &[(&str, &str)]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("wb-listing-{}-{}", std::process::id(), workbook::data::word(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn versions_are_ordered_as_numbers_not_as_text() {
+        let dir = scratch(&[
+            ("10_add_prices.up.sql", ""),
+            ("9_create_products.up.sql", ""),
+            ("20250301120000_add_stock.up.sql", ""),
+        ]);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let order = rt.block_on(planned_order(&dir)).unwrap();
+        assert_eq!(order, ["9 create products", "10 add prices", "20250301120000 add stock"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn migrate_to_stops_at_the_version_and_an_edited_file_is_refused() {
+        check(async |db| {
+            let dir = scratch(&[
+                ("1_create_products.up.sql", "CREATE TABLE products (id bigint PRIMARY KEY);"),
+                ("2_add_price.up.sql", "ALTER TABLE products ADD COLUMN price numeric;"),
+            ]);
+            migrate_to(db.url(), &dir, 1).await.unwrap();
+            let price: Option<String> = sqlx::query_scalar(
+                "SELECT column_name::text FROM information_schema.columns WHERE column_name = 'price'",
+            )
+            .fetch_optional(db.pool())
+            .await
+            .unwrap();
+            assert_eq!(price, None, "version 2 must not run yet");
+
+            std::fs::write(dir.join("1_create_products.up.sql"), "CREATE TABLE products (id int PRIMARY KEY);").unwrap();
+            let err = migrate_to(db.url(), &dir, 2).await.unwrap_err();
+            // The chapter quotes this message word for word.
+            assert_eq!(err.to_string(), "migration 1 was previously applied but has been modified");
+
+            // The failed run's lock went with its session: the next run
+            // on the same database does not hang.
+            std::fs::write(dir.join("1_create_products.up.sql"), "CREATE TABLE products (id bigint PRIMARY KEY);").unwrap();
+            migrate_to(db.url(), &dir, 2).await.unwrap();
+            std::fs::remove_dir_all(dir).unwrap();
+        });
+    }
+}

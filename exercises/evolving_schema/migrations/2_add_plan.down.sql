@@ -1,0 +1,1 @@
+-- Undo step 1: remove what 2_add_plan.up.sql added, nothing more.

@@ -1,0 +1,11 @@
+-- Step 1: every member gets a plan, and `plan` must be NOT NULL.
+--
+-- The table already holds members when this runs. Their plan:
+--   'campus' for an email ending in '@campus.example',
+--   'free'   for everyone else.
+-- Code deployed before this migration keeps inserting members without
+-- naming `plan`: those rows must get 'free'.
+--
+-- `ADD COLUMN plan text NOT NULL` alone fails on a table that has rows
+-- (try it). Add the column so existing rows can exist (nullable, or with
+-- a default), fill it in with UPDATE, then make it NOT NULL.

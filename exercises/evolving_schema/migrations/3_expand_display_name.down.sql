@@ -1,0 +1,2 @@
+-- Undo step 2a: drop the trigger, its function and `display_name`.
+-- `fullname` has every name, since the trigger kept it in step.

@@ -1,0 +1,13 @@
+-- Step 2a, expand: `fullname` is being renamed to `display_name`.
+--
+-- RENAME COLUMN would break every copy of the old code still running.
+-- Instead, add `display_name` next to `fullname`:
+--   * copy every existing fullname into it;
+--   * keep the two in step with a trigger (BEFORE INSERT OR UPDATE, FOR
+--     EACH ROW) so that after this migration:
+--       - old code inserting only `fullname` gets `display_name` too;
+--       - new code inserting only `display_name` gets `fullname` too
+--         (fullname is still NOT NULL: a BEFORE trigger runs before that
+--         is checked);
+--       - an UPDATE of either column changes the other one to match.
+-- Old and new code can then both read and write every member.

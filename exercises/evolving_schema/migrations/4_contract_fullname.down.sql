@@ -1,0 +1,4 @@
+-- Undo step 2b: put back exactly what step 2a left. Add `fullname`
+-- again, fill it from `display_name`, make it NOT NULL, let
+-- `display_name` be NULL again, and create the function and trigger
+-- again (copy them from 3_expand_display_name.up.sql).

@@ -1,0 +1,3 @@
+-- Step 2b, contract: every copy of the code now uses `display_name`.
+-- Drop the trigger and its function, drop `fullname`, and make
+-- `display_name` NOT NULL.

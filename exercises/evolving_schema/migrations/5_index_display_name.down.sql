@@ -1,0 +1,2 @@
+-- Undo step 3: drop the index (DROP INDEX CONCURRENTLY IF EXISTS, alone
+-- in a `-- no-transaction` file, is the gentle way).

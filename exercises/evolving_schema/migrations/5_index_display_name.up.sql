@@ -1,0 +1,10 @@
+-- Step 3: an index on members (display_name), built while members keep
+-- being inserted and updated.
+--
+-- A plain CREATE INDEX blocks every write to the table until it is done.
+-- CREATE INDEX CONCURRENTLY does not, but it cannot run inside a
+-- transaction, and sqlx runs every migration in one unless the file's
+-- very first bytes are the line `-- no-transaction`.
+-- So: make `-- no-transaction` the first line of this file (replacing
+-- these comments), and write the one CREATE INDEX CONCURRENTLY statement
+-- after it, alone.

@@ -1,0 +1,3 @@
+-- Down: undo everything the up file did, so the database is exactly as
+-- it was before. Replace this comment with the statement that removes
+-- the students table.

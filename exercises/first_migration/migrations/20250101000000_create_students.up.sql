@@ -1,0 +1,14 @@
+-- Up: create the `students` table. Replace these comments with one
+-- CREATE TABLE statement. The table needs these columns, every one of
+-- them NOT NULL:
+--
+--   id          a 64-bit whole number (bigint) the database generates,
+--               and the table's primary key
+--   name        text
+--   cohort      text
+--   email       text, and no two students may share one (UNIQUE)
+--   created_at  a timestamp with time zone (timestamptz) that defaults to
+--               the moment the row is inserted: DEFAULT now()
+--   updated_at  the same as created_at
+--
+-- Names are snake_case: lowercase words joined by underscores.

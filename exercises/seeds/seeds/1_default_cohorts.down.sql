@@ -1,0 +1,3 @@
+-- Seed 1, down: remove exactly the two cohorts the up file adds, found
+-- by their codes. Leave every other cohort alone, even one that looks
+-- similar (another cohort named "Staff", say): people created those.

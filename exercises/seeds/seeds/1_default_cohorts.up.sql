@@ -1,0 +1,12 @@
+-- Seed 1, up: the cohorts every database needs.
+--
+--   code       name
+--   staff      Staff
+--   waitlist   Waiting list
+--
+-- This file runs again whenever it changes, on a database that already
+-- has these rows (and maybe rows people added): running it twice must
+-- leave exactly the rows one run leaves. INSERT ... ON CONFLICT (code)
+-- DO NOTHING does that.
+--
+-- Don't write ids: `id` is generated, and the first ids may be taken.

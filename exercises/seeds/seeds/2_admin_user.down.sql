@@ -1,0 +1,3 @@
+-- Seed 2, down: remove the administrator account this seed adds, and
+-- nothing else: other admins, and other users with a similar name or
+-- email, were created by people.

@@ -1,0 +1,11 @@
+-- Seed 2, up: the administrator account.
+--
+--   email   admin@workbook.example
+--   name    Workbook Admin
+--   role    admin
+--   cohort  the one whose code is 'staff' (seed 1 adds it; seeds run in
+--           version order, so it exists by now)
+--
+-- Look the cohort's id up by its code: INSERT ... SELECT ... FROM cohorts
+-- WHERE code = 'staff'. Its id differs from one database to the next.
+-- Like every seed, this one must be safe to run twice.

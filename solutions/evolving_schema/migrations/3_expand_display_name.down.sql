@@ -1,0 +1,3 @@
+DROP TRIGGER members_sync_names ON members;
+DROP FUNCTION members_sync_names();
+ALTER TABLE members DROP COLUMN display_name;
