@@ -89,7 +89,8 @@ pub enum Command {
         #[command(subcommand)]
         action: SeedAction,
     },
-    /// Grade a folder of student submissions.
+    /// Grade a folder of student submissions into grades.csv, feedback and
+    /// platform files (Gradescope, JUnit, GitHub Classroom).
     Grade(GradeArgs),
     /// Tools for course authors.
     #[command(subcommand)]
@@ -137,10 +138,19 @@ pub enum SeedAction {
     Fresh,
 }
 
+/// Grading runs on a throwaway PostgreSQL cluster of its own, started from
+/// the installed server programs and destroyed at the end; DATABASE_URL and
+/// .env are not used. Give --database-url to grade on a server instead
+/// (its role needs CREATEDB and CREATEROLE).
 #[derive(Debug, Args)]
+#[command(after_help = "Writes to --out: grades.csv, grades.json, feedback/<student>.md, gradescope/<student>/results.json, junit/<student>.xml, classroom/<student>.json and .b64 (the GitHub Classroom grading reporter's input). Only the files info.toml marks editable are taken from a submission; the feedback lists what else it changed.")]
 pub struct GradeArgs {
     /// A folder with one subfolder per student (a clone of their repository).
     pub submissions: PathBuf,
+    /// A CSV mapping folders to student ids: a header naming a folder column
+    /// (folder or github_username) and a student column (student or identifier).
+    #[arg(long)]
+    pub roster: Option<PathBuf>,
     /// Only these exercises (comma-separated slugs).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod course;
 pub mod db;
 pub mod exit;
+pub mod grade;
 pub mod migrate;
 pub mod progress;
 pub mod report;

@@ -64,8 +64,6 @@ async fn dispatch(cli: Cli, color: bool) -> anyhow::Result<Code> {
         Some(Command::Dev(dev)) => cmd::dev::execute(&ctx, dev).await?,
         Some(Command::Migrate { exercise, action }) => cmd::migrate::execute(&ctx, exercise, action).await?,
         Some(Command::Seed { exercise, action }) => cmd::seed::execute(&ctx, exercise, action).await?,
-        Some(Command::Grade(_)) => {
-            return Err(checker::exit::Failure::usage("this command is not available yet").into());
-        }
+        Some(Command::Grade(args)) => checker::grade::execute(&ctx, args).await?,
     })
 }

@@ -43,6 +43,7 @@ pub async fn run_overlay(ctx: &Ctx, ex: &Exercise, dir: &Path, name: &str) -> an
         check_time_limit: super::check_time_limit(),
         output_cap: OUTPUT_CAP,
         color: ctx.color,
+        env: Vec::new(),
     };
     let run = interruptible(&req).await;
     let _ = std::fs::remove_dir_all(&ov.root);

@@ -101,6 +101,7 @@ impl Ctx {
             check_time_limit: check_time_limit(),
             output_cap: OUTPUT_CAP,
             color: self.color,
+            env: Vec::new(),
         };
         interruptible(&req).await
     }

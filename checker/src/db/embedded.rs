@@ -20,7 +20,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -205,6 +205,9 @@ pub struct Cluster {
     dir: PathBuf,
     search: Search,
     binaries: OnceLock<PgBinaries>,
+    /// The superuser's password, for a cluster that must not trust every
+    /// local connection (grading). `None`: trust, the student's default.
+    password: Option<String>,
 }
 
 impl Cluster {
@@ -218,7 +221,15 @@ impl Cluster {
             dir: dir.into(),
             search,
             binaries: OnceLock::new(),
+            password: None,
         }
+    }
+
+    /// A cluster whose every role signs in with a password (scram-sha-256),
+    /// the superuser with `password`. Grading runs untrusted code next to
+    /// it: with trust authentication anyone could sign in as anyone.
+    pub fn with_password(dir: impl Into<PathBuf>, password: &str) -> Cluster {
+        Cluster { password: Some(password.to_owned()), ..Cluster::new(dir) }
     }
 
     pub fn dir(&self) -> &Path {
@@ -450,19 +461,42 @@ impl Cluster {
         prepare_log(&layout.log, account)?;
         let initdb = bins.tool("initdb");
         let staging_arg = staging.to_string_lossy();
-        let out = run(account.command(&initdb).args([
-            "-D",
-            &staging_arg,
-            // No fsync of the new files: 1.2 s instead of several on slow disks.
-            "-N",
-            "-A",
-            "trust",
-            "-U",
-            SUPERUSER,
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ]))?;
+        // initdb reads the superuser's password from a file the server's
+        // account can read; it is removed as soon as initdb is done.
+        let pwfile = layout.home.join("pwfile");
+        let auth = match &self.password {
+            Some(pw) => {
+                fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&pwfile)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, pw.as_bytes()))
+                    .map_err(io_err("write the password file", &pwfile))?;
+                account.give(&pwfile)?;
+                vec!["-A".to_owned(), "scram-sha-256".to_owned(), format!("--pwfile={}", pwfile.display())]
+            }
+            None => vec!["-A".to_owned(), "trust".to_owned()],
+        };
+        let result = run(account
+            .command(&initdb)
+            .args([
+                "-D",
+                &staging_arg,
+                // No fsync of the new files: 1.2 s instead of several on slow disks.
+                "-N",
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ])
+            .args(&auth));
+        if self.password.is_some() {
+            remove_if_present(&pwfile)?;
+        }
+        let out = result?;
         let text = output_text(&out);
         append_log(&layout.log, &format!("--- initdb -D {staging_arg}\n{text}"))?;
         if !out.status.success() {
@@ -597,7 +631,12 @@ impl Cluster {
         port: u16,
         started_now: bool,
     ) -> Result<Running, EmbeddedError> {
-        let running = running(bins, layout, pid, port, started_now);
+        let mut running = running(bins, layout, pid, port, started_now);
+        if let Some(pw) = &self.password {
+            running.url = format!("postgres://{SUPERUSER}:{pw}@127.0.0.1:{port}/postgres");
+            // The password stays in memory: the file only says where.
+            return Ok(running);
+        }
         let url_file = self.dir.join("url");
         if fs::read_to_string(&url_file).ok().as_deref() != Some(running.url.as_str()) {
             write_atomically(&url_file, running.url.as_bytes())?;

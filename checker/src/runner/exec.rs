@@ -24,6 +24,10 @@ pub struct ExecOptions {
     pub time_limit: Duration,
     pub check_time_limit: Duration,
     pub output_cap: usize,
+    pub env: Vec<(String, String)>,
+    /// Run only this check (grading re-runs a check alone to learn what it
+    /// earns when a flood or a spin stopped the whole binary).
+    pub only: Option<String>,
 }
 
 pub struct Executed {
@@ -38,7 +42,10 @@ fn test_threads() -> usize {
 }
 
 pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
-    let names = list_checks(opts).await?;
+    let names = match &opts.only {
+        Some(name) => vec![name.clone()],
+        None => list_checks(opts).await?,
+    };
     let report_dir = std::env::temp_dir().join(format!("workbook-reports-{}", opts.db_prefix));
     let _ = std::fs::remove_dir_all(&report_dir);
     std::fs::create_dir_all(&report_dir).with_context(|| format!("creating {}", report_dir.display()))?;
@@ -46,6 +53,7 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
     let mut cmd = Command::new(&opts.executable);
     cmd.current_dir(&opts.crate_dir)
         .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
+        .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
         .env("DATABASE_URL", &opts.admin_url)
         .env("WORKBOOK_DB_PREFIX", &opts.db_prefix)
         .env("WORKBOOK_REPORT_DIR", &report_dir)
@@ -53,6 +61,7 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         .env("CARGO_MANIFEST_DIR", &opts.crate_dir)
         .env("RUST_BACKTRACE", "0")
         .env_remove("RUST_LOG")
+        .envs(opts.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -124,6 +133,22 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
 
 /// The check names, in the binary's order.
 async fn list_checks(opts: &ExecOptions) -> anyhow::Result<Vec<String>> {
+    list(&opts.executable, &opts.crate_dir).await
+}
+
+/// The names of the checks in a check binary, in its order.
+pub async fn list(executable: &std::path::Path, crate_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let opts = ExecOptions {
+        executable: executable.to_path_buf(),
+        crate_dir: crate_dir.to_path_buf(),
+        admin_url: String::new(),
+        db_prefix: String::new(),
+        time_limit: Duration::ZERO,
+        check_time_limit: Duration::ZERO,
+        output_cap: 0,
+        env: Vec::new(),
+        only: None,
+    };
     let listing = Command::new(&opts.executable)
         .current_dir(&opts.crate_dir)
         .arg("--list")

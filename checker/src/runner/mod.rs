@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use build::{BuildOutput, build_checks, cargo as cargo_path};
-pub use exec::{ExecOptions, drop_run_databases, execute};
+pub use exec::{ExecOptions, drop_run_databases, execute, list as list_checks};
 
 /// What one check came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +75,9 @@ pub struct ExerciseRun {
     /// Set when the output passed the cap and the rest was discarded.
     #[serde(default)]
     pub output_truncated: bool,
+    /// The check binary, when it was built.
+    #[serde(skip)]
+    pub executable: Option<PathBuf>,
 }
 
 impl ExerciseRun {
@@ -107,6 +110,8 @@ pub struct RunRequest {
     pub check_time_limit: Duration,
     pub output_cap: usize,
     pub color: bool,
+    /// More environment for the check binary (grading fixes `WORKBOOK_SEED`).
+    pub env: Vec<(String, String)>,
 }
 
 /// How long a build may take. Apart from the checks' own limit: a build
@@ -129,6 +134,7 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
                 build_ms,
                 check_ms: 0,
                 output_truncated: false,
+                executable: None,
             });
         }
         BuildOutput::TimedOut => {
@@ -139,6 +145,7 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
                 build_ms,
                 check_ms: 0,
                 output_truncated: false,
+                executable: None,
             });
         }
     };
@@ -151,8 +158,11 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
         time_limit: req.time_limit,
         check_time_limit: req.check_time_limit,
         output_cap: req.output_cap,
+        env: req.env.clone(),
+        only: None,
     };
     let executed = execute(&opts).await?;
+    let opts = opts;
     Ok(ExerciseRun {
         slug: req.slug.clone(),
         outcome: Outcome::Checked,
@@ -160,6 +170,7 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
         build_ms,
         check_ms: started.elapsed().as_millis() as u64,
         output_truncated: executed.truncated,
+        executable: Some(opts.executable),
     })
 }
 

@@ -21,8 +21,9 @@ use crate::course::{Course, Exercise, relative_files};
 pub struct Overlay {
     pub root: PathBuf,
     name: String,
-    /// Files found in the source but not taken (not editable), relative
-    /// to the exercise: what a grader reports as ignored.
+    /// Files in the source that are not editable and differ from (or are
+    /// missing in) the course's copy, as `<slug>/<path>`: what a grader
+    /// reports as ignored.
     pub ignored: Vec<String>,
 }
 
@@ -67,7 +68,9 @@ pub fn create(
                 let dest = to.join(&rel);
                 std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
                 std::fs::copy(src.join(&rel), &dest).with_context(|| format!("copying {rel}"))?;
-            } else {
+            } else if !same_file(&src.join(&rel), &from.join(&rel)) {
+                // Not editable, and not the course's copy: an edited check,
+                // a new build script, a changed manifest. It is not used.
                 ignored.push(format!("{}/{rel}", ex.slug));
             }
         }
@@ -107,4 +110,12 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
         std::fs::copy(from.join(&rel), &dest).with_context(|| format!("copying {}", from.join(&rel).display()))?;
     }
     Ok(())
+}
+
+/// Whether two files hold the same bytes (false if either is unreadable).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::read(a), std::fs::read(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }

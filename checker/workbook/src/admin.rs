@@ -111,11 +111,12 @@ pub(crate) async fn admin_connection() -> Result<PgConnection, sqlx::Error> {
     PgConnection::connect(admin_url()).await
 }
 
+/// Creates `name`, owned by the admin URL's role, and closes it to every
+/// other role: when graded, each submission's role must not reach another
+/// submission's databases (PUBLIC may connect to a new database otherwise).
 pub(crate) async fn create_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .await
-        .map(drop)
+    admin.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).await?;
+    admin.execute(sqlx::AssertSqlSafe(format!(r#"REVOKE ALL ON DATABASE "{name}" FROM PUBLIC"#))).await.map(drop)
 }
 
 pub(crate) async fn drop_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {

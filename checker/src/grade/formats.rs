@@ -1,0 +1,325 @@
+//! What grading writes: the gradebook CSV, per-student Markdown feedback,
+//! and the files platforms read (Gradescope `results.json`, JUnit XML,
+//! GitHub Classroom's runner result).
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::json;
+
+/// One student's grade, in the order of the course.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudentResult {
+    pub student: String,
+    /// The submission's folder name.
+    pub folder: String,
+    pub exercises: Vec<ExerciseResult>,
+    /// Files the submission changed that grading did not use.
+    pub ignored: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExerciseResult {
+    pub slug: String,
+    pub title: String,
+    /// The book section, relative to `book/src`.
+    pub book: String,
+    pub points: u32,
+    pub max_points: u32,
+    pub checks: Vec<CheckOutcome>,
+    /// Why no check could pass (did not compile, timed out, missing), if so.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckOutcome {
+    pub name: String,
+    pub passed: bool,
+    pub points: u32,
+    pub max_points: u32,
+    /// What went wrong, for a check that did not pass.
+    pub message: String,
+}
+
+impl StudentResult {
+    pub fn total(&self) -> u32 {
+        self.exercises.iter().map(|e| e.points).sum()
+    }
+
+    pub fn max(&self) -> u32 {
+        self.exercises.iter().map(|e| e.max_points).sum()
+    }
+}
+
+impl ExerciseResult {
+    /// A check's name as platforms show it: `exercise: what it checks`.
+    fn check_title(&self, check: &CheckOutcome) -> String {
+        format!("{}: {}", self.slug, check.name.replace('_', " "))
+    }
+}
+
+/// `grades.csv`: one row per student, a column per exercise, the total.
+pub fn csv(results: &[StudentResult], slugs: &[String]) -> String {
+    let mut out = String::from("student");
+    for s in slugs {
+        out.push(',');
+        out.push_str(&csv_field(s));
+    }
+    out.push_str(",total,max\n");
+    for r in results {
+        out.push_str(&csv_field(&r.student));
+        for s in slugs {
+            let points = r.exercises.iter().find(|e| &e.slug == s).map_or(0, |e| e.points);
+            let _ = write!(out, ",{points}");
+        }
+        let _ = writeln!(out, ",{},{}", r.total(), r.max());
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    // A leading = + - @ would be read as a formula by spreadsheets.
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+}
+
+/// The Markdown a student reads: every check, and what was not used.
+pub fn feedback(r: &StudentResult) -> String {
+    let mut out = format!("# Feedback for {}\n\n**Total: {} / {}**\n\n", r.student, r.total(), r.max());
+    out.push_str("| exercise | points |\n|---|---|\n");
+    for e in &r.exercises {
+        let _ = writeln!(out, "| {} | {} / {} |", e.slug, e.points, e.max_points);
+    }
+    for e in &r.exercises {
+        let _ = write!(out, "\n## {}: {} / {}\n\n{}. Read: `book/src/{}`.\n\n", e.slug, e.points, e.max_points, e.title, e.book);
+        if let Some(note) = &e.note {
+            let _ = writeln!(out, "{}\n", fenced(note));
+        }
+        for c in &e.checks {
+            let mark = if c.passed { "pass" } else { "FAIL" };
+            let _ = writeln!(out, "- **{mark}** `{}` ({} / {})", c.name, c.points, c.max_points);
+            if !c.passed && !c.message.is_empty() {
+                for line in fenced(&c.message).lines() {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+        }
+    }
+    out.push_str("\n## Files not used for grading\n\n");
+    if r.ignored.is_empty() {
+        out.push_str("None: every file you changed is one the course lets you edit.\n");
+    } else {
+        out.push_str(
+            "Only the files `exercises/info.toml` marks as editable are graded; the course's own copy of \
+             everything else was used. You changed these, and the changes had no effect:\n\n",
+        );
+        for f in &r.ignored {
+            let _ = writeln!(out, "- `{f}`");
+        }
+    }
+    out
+}
+
+/// Text in a fence that its content cannot close.
+fn fenced(text: &str) -> String {
+    let mut fence = "```".to_owned();
+    while text.contains(&fence) {
+        fence.push('`');
+    }
+    format!("{fence}text\n{}\n{fence}", text.trim_end())
+}
+
+/// Gradescope's `results.json`.
+pub fn gradescope(r: &StudentResult) -> serde_json::Value {
+    let mut tests = Vec::new();
+    for e in &r.exercises {
+        for c in &e.checks {
+            tests.push(json!({
+                "name": e.check_title(c),
+                "score": c.points,
+                "max_score": c.max_points,
+                "status": if c.passed { "passed" } else { "failed" },
+                "output": c.message,
+            }));
+        }
+    }
+    let mut output = format!("{} / {} points.", r.total(), r.max());
+    if !r.ignored.is_empty() {
+        let _ = write!(output, " Not used for grading (not editable): {}.", r.ignored.join(", "));
+    }
+    for e in &r.exercises {
+        if let Some(note) = &e.note {
+            let _ = write!(output, "\n\n{}: {note}", e.slug);
+        }
+    }
+    json!({
+        "score": r.total(),
+        "max_score": r.max(),
+        "output": output,
+        "tests": tests,
+    })
+}
+
+/// JUnit XML: a suite per exercise, a case per check.
+pub fn junit(r: &StudentResult) -> String {
+    let tests: usize = r.exercises.iter().map(|e| e.checks.len()).sum();
+    let failures: usize = r.exercises.iter().flat_map(|e| &e.checks).filter(|c| !c.passed).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">",
+        xml(&format!("workbook: {}", r.student))
+    );
+    for e in &r.exercises {
+        let failed = e.checks.iter().filter(|c| !c.passed).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\">",
+            xml(&e.slug),
+            e.checks.len()
+        );
+        for c in &e.checks {
+            let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\"", xml(&e.slug), xml(&c.name));
+            if c.passed {
+                out.push_str("/>\n");
+            } else {
+                let first = c.message.lines().next().unwrap_or("failed");
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                    xml(first),
+                    xml(&c.message)
+                );
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters other than tab and newline are not XML.
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// GitHub Classroom's runner result: the JSON the grading reporter reads,
+/// base64-encoded (it goes into `<RUNNER>_RESULTS`).
+pub fn classroom(r: &StudentResult) -> (serde_json::Value, String) {
+    let mut tests = Vec::new();
+    for e in &r.exercises {
+        for c in &e.checks {
+            tests.push(json!({
+                "name": e.check_title(c),
+                "status": if c.passed { "pass" } else { "fail" },
+                "score": c.points,
+                "message": c.message,
+                "line_no": 0,
+                "execution_time": "",
+                "test_code": format!("cargo checker run {}", e.slug),
+                "filename": "",
+            }));
+        }
+    }
+    let status = if r.exercises.iter().all(|e| e.checks.iter().all(|c| c.passed)) { "pass" } else { "fail" };
+    let value = json!({
+        "version": 1,
+        "status": status,
+        "max_score": r.max(),
+        "tests": tests,
+    });
+    let encoded = base64::engine::general_purpose::STANDARD.encode(value.to_string());
+    (value, encoded)
+}
+
+/// A student id made safe as a file name.
+pub fn file_stem(student: &str) -> String {
+    let s: String = student
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@') { c } else { '_' })
+        .collect();
+    if s.is_empty() || s.starts_with('.') { format!("_{s}") } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StudentResult {
+        StudentResult {
+            student: "ada, \"the first\"".into(),
+            folder: "ada".into(),
+            exercises: vec![ExerciseResult {
+                slug: "connect".into(),
+                title: "Connect".into(),
+                book: "connect/index.md".into(),
+                points: 1,
+                max_points: 2,
+                checks: vec![
+                    CheckOutcome { name: "a_b".into(), passed: true, points: 1, max_points: 1, message: String::new() },
+                    CheckOutcome {
+                        name: "c".into(),
+                        passed: false,
+                        points: 0,
+                        max_points: 1,
+                        message: "expected <1> & got \"2\"\n```".into(),
+                    },
+                ],
+                note: None,
+            }],
+            ignored: vec!["connect/tests/checks.rs".into()],
+        }
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting_and_defuses_formulas() {
+        let text = csv(&[sample()], &["connect".into()]);
+        assert_eq!(text, "student,connect,total,max\n\"ada, \"\"the first\"\"\",1,1,2\n");
+        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+    }
+
+    #[test]
+    fn junit_escapes_markup_in_messages() {
+        let x = junit(&sample());
+        assert!(x.contains("tests=\"2\" failures=\"1\""), "{x}");
+        assert!(x.contains("expected &lt;1&gt; &amp; got &quot;2&quot;"), "{x}");
+        assert!(!x.contains("<1>"), "{x}");
+    }
+
+    #[test]
+    fn classroom_result_decodes_to_the_reporters_fields() {
+        let (value, encoded) = classroom(&sample());
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+        let back: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+        assert_eq!(back, value);
+        assert_eq!(back["status"], "fail");
+        assert_eq!(back["max_score"], 2);
+        assert_eq!(back["tests"][0]["status"], "pass");
+    }
+
+    #[test]
+    fn feedback_fences_cannot_be_closed_by_the_message() {
+        let md = feedback(&sample());
+        assert!(md.contains("````text"), "{md}");
+        assert!(md.contains("connect/tests/checks.rs"), "{md}");
+    }
+
+    #[test]
+    fn file_stems_are_plain() {
+        assert_eq!(file_stem("../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(file_stem("ada@uni.edu"), "ada@uni.edu");
+    }
+}

@@ -1,0 +1,226 @@
+//! `checker grade` through the real binary, on a class of fixture
+//! submissions: a solved one, the untouched starter, one that edited its
+//! checks and added a build script and a dependency, one that does not
+//! compile, one that hangs, one that spins, one that floods its output, and
+//! one that tries to drop every database on the server. Each gets what it
+//! earned; the solved one gets everything, every time.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{checker, workspace_root};
+use sqlx::{Connection, Executor, PgConnection};
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A student's copy of the course (its `exercises/connect` and the root
+/// manifest), with `src` taken from `src_from` when given.
+fn submission(class: &Path, folder: &str, src_from: Option<PathBuf>) -> PathBuf {
+    let root = workspace_root();
+    let dir = class.join(folder);
+    copy_tree(&root.join("exercises/connect"), &dir.join("exercises/connect"));
+    std::fs::copy(root.join("Cargo.toml"), dir.join("Cargo.toml")).unwrap();
+    if let Some(src) = src_from {
+        copy_tree(&src, &dir.join("exercises/connect/src"));
+    }
+    dir
+}
+
+fn fixture_src(name: &str) -> PathBuf {
+    workspace_root().join("checker/tests/fixtures/connect").join(name).join("src")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// grades.csv as (student, connect points, max).
+fn grades(out: &Path) -> Vec<(String, u32, u32)> {
+    let csv = read(&out.join("grades.csv"));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("student,connect,total,max"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_owned(), f[1].parse().unwrap(), f[3].parse().unwrap())
+        })
+        .collect()
+}
+
+fn grade(class: &Path, out: &Path) -> std::process::Output {
+    checker()
+        .args(["grade"])
+        .arg(class)
+        .arg("--out")
+        .arg(out)
+        .args(["--only", "connect", "--jobs", "2", "--timeout", "10"])
+        .env("WORKBOOK_CHECK_TIMEOUT", "3")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_hostile_class_is_graded_fairly_into_every_format() {
+    let class = tempfile::tempdir().unwrap();
+    let c = class.path();
+    let solution = Some(workspace_root().join("solutions/connect/src"));
+    // Sorted first, so it runs while the others are being checked.
+    submission(c, "a_dropper", Some(fixture_src("drops_databases")));
+    submission(c, "b_solved", solution);
+    submission(c, "c_starter", None);
+    let cheater = submission(c, "d_cheater", None);
+    std::fs::write(cheater.join("exercises/connect/tests/checks.rs"), "#[test]\nfn everything_passes() {}\n").unwrap();
+    std::fs::write(cheater.join("exercises/connect/build.rs"), "fn main() {}\n").unwrap();
+    let manifest = cheater.join("exercises/connect/Cargo.toml");
+    std::fs::write(&manifest, read(&manifest) + "\n[build-dependencies]\ncc = \"1\"\n").unwrap();
+    submission(c, "e_broken", Some(fixture_src("does_not_compile")));
+    submission(c, "f_hangs", Some(fixture_src("hangs")));
+    submission(c, "g_spins", Some(fixture_src("spins")));
+    submission(c, "h_floods", Some(fixture_src("floods")));
+    let roster_dir = tempfile::tempdir().unwrap();
+    let roster = roster_dir.path().join("roster.csv");
+    std::fs::write(&roster, "folder,student\nb_solved,ada@uni.example\n").unwrap();
+    let class_dir = c.to_path_buf();
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path();
+    let run = checker()
+        .args(["grade"])
+        .arg(&class_dir)
+        .arg("--roster")
+        .arg(&roster)
+        .arg("--out")
+        .arg(out)
+        .args(["--only", "connect", "--jobs", "2", "--timeout", "10"])
+        .env("WORKBOOK_CHECK_TIMEOUT", "3")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stdout}{stderr}");
+
+    let g = grades(out);
+    let points = |who: &str| g.iter().find(|r| r.0 == who).unwrap_or_else(|| panic!("{who} in {g:?}")).1;
+    let max = g[0].2;
+    assert!(max >= 5, "connect has its checks: {g:?}");
+    assert_eq!(points("ada@uni.example"), max, "the roster renames b_solved, who passes everything: {g:?}");
+    let starter = points("c_starter");
+    assert!(starter < max, "{g:?}");
+    assert_eq!(points("d_cheater"), starter, "editing the checks gains nothing: {g:?}");
+    assert_eq!(points("e_broken"), 0, "{g:?}");
+    assert!(points("f_hangs") < max && points("g_spins") < max && points("h_floods") < max, "{g:?}");
+    assert!(points("f_hangs") > 0, "a hanging check costs only that check: {g:?}");
+
+    let feedback = read(&out.join("feedback/d_cheater.md"));
+    for f in ["exercises/connect/tests/checks.rs", "exercises/connect/build.rs", "exercises/connect/Cargo.toml"] {
+        assert!(feedback.contains(f), "the cheater's feedback names {f}:\n{feedback}");
+    }
+    assert!(!read(&out.join("feedback/ada@uni.example.md")).contains("- `"), "nothing ignored for the honest student");
+    let broken = read(&out.join("feedback/e_broken.md"));
+    assert!(broken.contains("did not compile") && broken.contains("error"), "{broken}");
+    assert!(read(&out.join("feedback/f_hangs.md")).contains("time limit"));
+    assert!(read(&out.join("feedback/h_floods.md")).contains("KiB"));
+
+    // Gradescope: the documented fields, and scores that add up.
+    let gs: serde_json::Value = serde_json::from_str(&read(&out.join("gradescope/c_starter/results.json"))).unwrap();
+    let tests = gs["tests"].as_array().unwrap();
+    assert_eq!(gs["max_score"], max);
+    assert_eq!(gs["score"].as_u64().unwrap(), tests.iter().map(|t| t["score"].as_u64().unwrap()).sum::<u64>());
+    for t in tests {
+        assert!(t["name"].is_string() && t["output"].is_string() && t["max_score"].is_u64(), "{t}");
+        assert!(t["status"] == "passed" || t["status"] == "failed", "{t}");
+    }
+    // JUnit: well-formed enough to count its cases and failures.
+    let junit = read(&out.join("junit/e_broken.xml"));
+    assert!(junit.starts_with("<?xml"), "{junit}");
+    assert_eq!(junit.matches("<testcase ").count() as u32, max, "{junit}");
+    assert_eq!(junit.matches("<failure ").count() as u32, max, "{junit}");
+    // GitHub Classroom: base64 of the reporter's JSON.
+    let b64 = read(&out.join("classroom/ada@uni.example.b64"));
+    let json = base64_decode(b64.trim());
+    let cr: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(cr["version"], 1);
+    assert_eq!(cr["status"], "pass");
+    assert_eq!(cr["max_score"], max);
+
+    // Nothing is left: no roles, no databases, no cluster.
+    let left: Vec<_> = std::fs::read_dir(workspace_root().join("target/workbook"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("grade-pg-"))
+        .collect();
+    assert!(left.is_empty(), "the throwaway cluster was removed: {left:?}");
+
+    // Same inputs, same grades, even for the submission whose flood stops
+    // its checks part-way (the race is settled by re-running them alone).
+    let class2 = tempfile::tempdir().unwrap();
+    for who in ["b_solved", "c_starter", "h_floods"] {
+        copy_tree(&class_dir.join(who), &class2.path().join(who));
+    }
+    let again = tempfile::tempdir().unwrap();
+    let run = grade(class2.path(), again.path());
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let second: Vec<(String, u32)> = grades(again.path()).into_iter().map(|r| (r.0, r.1)).collect();
+    let first: Vec<(String, u32)> = [("b_solved", "ada@uni.example"), ("c_starter", "c_starter"), ("h_floods", "h_floods")]
+        .iter()
+        .map(|(folder, id)| ((*folder).to_owned(), points(id)))
+        .collect();
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_submission_role_cannot_reach_another_submissions_databases() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = checker::grade::server::GradingServer::start(dir.path().join("pg"), None).await.unwrap();
+        let a = server.create_role(0).await.unwrap();
+        let b = server.create_role(1).await.unwrap();
+        // A creates a database the way the support crate does.
+        let mut conn_a = PgConnection::connect(&a.url).await.unwrap();
+        conn_a.execute(r#"CREATE DATABASE "wbchk_isolation_a""#).await.unwrap();
+        conn_a.execute(r#"REVOKE ALL ON DATABASE "wbchk_isolation_a" FROM PUBLIC"#).await.unwrap();
+        let a_db = workbook::url_for_database(&a.url, "wbchk_isolation_a");
+        PgConnection::connect(&a_db).await.expect("A reaches its own database").close().await.unwrap();
+
+        let b_db = workbook::url_for_database(&b.url, "wbchk_isolation_a");
+        let refused = PgConnection::connect(&b_db).await.expect_err("B must not connect to A's database");
+        assert!(refused.to_string().contains("permission denied"), "{refused}");
+        let mut conn_b = PgConnection::connect(&b.url).await.unwrap();
+        let drop = conn_b.execute(r#"DROP DATABASE "wbchk_isolation_a" WITH (FORCE)"#).await;
+        assert!(drop.unwrap_err().to_string().contains("must be owner"));
+        let superuser = url_with_user(&b.url, "workbook");
+        assert!(PgConnection::connect(&superuser).await.is_err(), "no one signs in as the superuser without its password");
+        conn_b.close().await.unwrap();
+        conn_a.close().await.unwrap();
+
+        server.drop_role(&a).await;
+        server.drop_role(&b).await;
+        server.shutdown().await;
+        assert!(!dir.path().join("pg").exists(), "the throwaway cluster is gone");
+    });
+}
+
+fn url_with_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').unwrap().1;
+    format!("{scheme}://{user}@{host}")
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).expect("valid base64")
+}
