@@ -249,3 +249,55 @@ fn replace_user(url: &str, user: &str) -> String {
     format!("{scheme}://{user}@{hostpart}")
 }
 
+
+#[test]
+fn ctrl_c_mid_check_exits_130_and_drops_the_runs_databases() {
+    let url = database_url();
+    // A copy: `dev try` names its overlay after the directory, and another
+    // test runs the same fixture at the same time.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(copy.path().join("src")).unwrap();
+    std::fs::copy(fixture("connect/hangs/src/lib.rs"), copy.path().join("src/lib.rs")).unwrap();
+    let mut child = common::checker_std()
+        .env("WORKBOOK_CHECK_TIMEOUT", "60")
+        .args(["dev", "try", "connect"])
+        .arg(copy.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prefix = format!("wbchk_{}_", child.id());
+    // Wait until the hanging checks hold their databases.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while databases(&url, &prefix).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the checks never created a database");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was interrupted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert!(databases(&url, &prefix).is_empty(), "no database of the interrupted run is left");
+}
+
+#[test]
+fn with_no_server_programs_and_no_url_the_checker_names_the_three_ways_out() {
+    // A course with no embedded cluster yet, and nowhere to find PostgreSQL.
+    let course = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(course.path().join("exercises")).unwrap();
+    std::fs::copy(workspace_root().join("exercises/info.toml"), course.path().join("exercises/info.toml")).unwrap();
+    let out = checker()
+        .current_dir(course.path())
+        .env("WORKBOOK_PG_SEARCH", "none")
+        .env_remove("WORKBOOK_PG_BIN")
+        .args(["db", "url"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for way in ["apt-get install postgresql", "docker compose up -d", "DATABASE_URL"] {
+        assert!(err.contains(way), "names {way}: {err}");
+    }
+}
