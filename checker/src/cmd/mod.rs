@@ -121,12 +121,14 @@ impl Ctx {
 /// guard), the run's databases dropped, and the command exits 130.
 pub async fn interruptible(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
     tokio::select! {
-        result = runner::run_exercise(req) => result,
-        _ = tokio::signal::ctrl_c() => {
-            runner::drop_run_databases(&req.admin_url, &req.db_prefix).await;
-            Err(Failure { code: Code::Interrupted, message: "interrupted: stopped the checks and dropped their databases".into() }.into())
-        }
+        result = runner::run_exercise(req) => return result,
+        _ = tokio::signal::ctrl_c() => {}
     }
+    // The run's future is dropped by now, and with it the guard that kills
+    // the check processes: dropping the databases any earlier would race
+    // checks that were still creating theirs.
+    runner::drop_run_databases(&req.admin_url, &req.db_prefix).await;
+    Err(Failure { code: Code::Interrupted, message: "interrupted: stopped the checks and dropped their databases".into() }.into())
 }
 
 /// Seconds a whole exercise run may take: `WORKBOOK_RUN_TIMEOUT`, else the

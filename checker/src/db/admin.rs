@@ -71,6 +71,25 @@ impl Admin {
     }
 
     /// Drops every database starting with `prefix`; returns how many.
+    /// Waits (at most `limit`) until no session is still creating a
+    /// database whose name starts with `prefix`.
+    pub async fn wait_for_creates(&mut self, prefix: &str, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            let busy: Result<i64, _> = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE 'CREATE DATABASE \"' || $1 || '%'",
+            )
+            .bind(prefix)
+            .fetch_one(&mut self.conn)
+            .await;
+            if !matches!(busy, Ok(n) if n > 0) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn drop_with_prefix(&mut self, prefix: &str) -> Result<usize, Failure> {
         let names = self.databases_with_prefix(prefix).await?;
         for name in &names {

@@ -221,7 +221,11 @@ async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize, pgid: Option<u3
 pub async fn drop_run_databases(admin_url: &str, prefix: &str) {
     let server = Server { url: admin_url.to_owned(), origin: Origin::Env };
     if let Ok(mut admin) = Admin::connect(&server).await {
-        let _ = admin.drop_with_prefix(&format!("{prefix}_")).await;
+        let prefix = format!("{prefix}_");
+        // A killed check may have left a CREATE DATABASE running on the
+        // server; the database it makes only shows once that commits.
+        admin.wait_for_creates(&prefix, Duration::from_secs(5)).await;
+        let _ = admin.drop_with_prefix(&prefix).await;
         admin.close().await;
     }
 }
