@@ -200,7 +200,7 @@ fn a_role_without_createdb_is_told_how_to_grant_it() {
             .await
             .unwrap();
     });
-    let url = replace_user(&admin, &role);
+    let url = common::with_user(&admin, &role);
     let out = checker().args(["--database-url", &url, "run", "connect"]).output().unwrap();
     rt.block_on(async {
         let mut c = PgConnection::connect(&admin).await.unwrap();
@@ -243,12 +243,6 @@ fn external_url() -> String {
     std::env::var("WORKBOOK_EXTERNAL_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn replace_user(url: &str, user: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let hostpart = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    format!("{scheme}://{user}@{hostpart}")
-}
-
 
 #[test]
 fn ctrl_c_mid_check_exits_130_and_drops_the_runs_databases() {
@@ -279,7 +273,8 @@ fn ctrl_c_mid_check_exits_130_and_drops_the_runs_databases() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
-    assert!(databases(&url, &prefix).is_empty(), "no database of the interrupted run is left");
+    let left = databases(&url, &prefix);
+    assert!(left.is_empty(), "no database of the interrupted run is left: {left:?}\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

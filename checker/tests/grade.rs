@@ -9,21 +9,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{checker, workspace_root};
+use common::{checker, copy_tree, workspace_root};
 use sqlx::{Connection, Executor, PgConnection};
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
 
 /// A student's copy of the course (its `exercises/connect` and the root
 /// manifest), with `src` taken from `src_from` when given.
@@ -202,7 +189,7 @@ fn a_submission_role_cannot_reach_another_submissions_databases() {
         let mut conn_b = PgConnection::connect(&b.url).await.unwrap();
         let drop = conn_b.execute(r#"DROP DATABASE "wbchk_isolation_a" WITH (FORCE)"#).await;
         assert!(drop.unwrap_err().to_string().contains("must be owner"));
-        let superuser = url_with_user(&b.url, "workbook");
+        let superuser = common::with_user(&b.url, "workbook");
         assert!(PgConnection::connect(&superuser).await.is_err(), "no one signs in as the superuser without its password");
         conn_b.close().await.unwrap();
         conn_a.close().await.unwrap();
@@ -212,12 +199,6 @@ fn a_submission_role_cannot_reach_another_submissions_databases() {
         server.shutdown().await;
         assert!(!dir.path().join("pg").exists(), "the throwaway cluster is gone");
     });
-}
-
-fn url_with_user(url: &str, user: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host = rest.rsplit_once('@').unwrap().1;
-    format!("{scheme}://{user}@{host}")
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{checker, database_url, workspace_root};
+use common::{checker, copy_tree, database_url, workspace_root};
 use sqlx::{Connection, PgConnection};
 
 /// A copy of the course's exercises and solutions (no build output): the
@@ -20,19 +20,6 @@ fn scratch_course() -> tempfile::TempDir {
         copy_tree(&workspace_root().join(part), &dir.path().join(part));
     }
     dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 /// The checker in `course`, on the test server.

@@ -79,10 +79,7 @@ pub async fn execute(ctx: &Ctx, cmd: &DbCommand) -> anyhow::Result<()> {
         }
         DbCommand::Psql { exercise } => {
             let ex = ctx.exercise_or_current(exercise.as_deref())?;
-            let server = ctx.server().await?.clone();
-            let mut admin = Admin::connect(&server).await?;
-            let url = admin.sandbox(&server, &ex.slug).await?;
-            admin.close().await;
+            let url = ctx.sandbox_url(&ex.slug).await?;
             let psql = PgBinaries::find()
                 .ok()
                 .and_then(|b| b.psql())

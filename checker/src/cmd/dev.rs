@@ -65,11 +65,7 @@ async fn try_dir(ctx: &Ctx, slug: &str, dir: &Path, over_solution: bool, format:
             std::fs::remove_dir_all(&merged)?;
         }
         for layer in [ctx.course.solution_dir(&ex), dir.clone()] {
-            for rel in crate::course::relative_files(&layer) {
-                let dest = merged.join(&rel);
-                std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
-                std::fs::copy(layer.join(&rel), &dest)?;
-            }
+            overlay::copy_tree(&layer, &merged)?;
         }
         merged.clone()
     } else {

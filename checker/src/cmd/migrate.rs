@@ -5,7 +5,6 @@ use colored::Colorize;
 
 use super::Ctx;
 use crate::cli::MigrateAction;
-use crate::db::admin::Admin;
 use crate::db::redact;
 use crate::exit::{Code, Failure};
 use crate::migrate::{self, MigrateError, State};
@@ -31,7 +30,7 @@ pub async fn execute(ctx: &Ctx, exercise: &str, action: &MigrateAction) -> anyho
         .into());
     }
 
-    let url = sandbox_url(ctx, &ex.slug).await?;
+    let url = ctx.sandbox_url(&ex.slug).await?;
     eprintln!("{}", format!("sandbox database: {}", redact(&url)).dimmed());
     match action {
         MigrateAction::Up => {
@@ -65,15 +64,6 @@ pub async fn execute(ctx: &Ctx, exercise: &str, action: &MigrateAction) -> anyho
         MigrateAction::New { .. } => unreachable!("handled above"),
     }
     Ok(Code::Passed)
-}
-
-/// The exercise's sandbox database, created on first use.
-pub async fn sandbox_url(ctx: &Ctx, slug: &str) -> Result<String, Failure> {
-    let server = ctx.server().await?.clone();
-    let mut admin = Admin::connect(&server).await?;
-    let url = admin.sandbox(&server, slug).await?;
-    admin.close().await;
-    Ok(url)
 }
 
 /// A migration error as the command's failure: the student's SQL or files

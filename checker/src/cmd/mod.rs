@@ -60,6 +60,16 @@ impl Ctx {
             .await
     }
 
+    /// An exercise's sandbox database (for psql, migrate and seed by
+    /// hand), created on first use; returns its URL.
+    pub async fn sandbox_url(&self, slug: &str) -> Result<String, Failure> {
+        let server = self.server().await?.clone();
+        let mut admin = Admin::connect(&server).await?;
+        let url = admin.sandbox(&server, slug).await?;
+        admin.close().await;
+        Ok(url)
+    }
+
     /// A database-name prefix no other run shares.
     pub fn new_prefix(&self) -> String {
         let n = self.runs.fetch_add(1, Ordering::Relaxed);

@@ -29,7 +29,7 @@ pub async fn execute(ctx: &Ctx, exercise: &str, action: &SeedAction) -> anyhow::
         ))
         .into());
     }
-    let url = super::migrate::sandbox_url(ctx, &ex.slug).await?;
+    let url = ctx.sandbox_url(&ex.slug).await?;
     eprintln!("{}", format!("sandbox database: {}", redact(&url)).dimmed());
     let fail = |e: SeedError| {
         let code = match e {

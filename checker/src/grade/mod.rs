@@ -237,18 +237,8 @@ async fn rerun_alone(run: &mut ExerciseRun, req: &RunRequest) {
         if check.status == Status::Passed {
             continue;
         }
-        let prefix = format!("{}a{i}", req.db_prefix);
-        let opts = runner::ExecOptions {
-            executable: executable.clone(),
-            crate_dir: req.crate_dir.clone(),
-            admin_url: req.admin_url.clone(),
-            db_prefix: prefix,
-            time_limit: req.time_limit,
-            check_time_limit: req.check_time_limit,
-            output_cap: req.output_cap,
-            env: req.env.clone(),
-            only: Some(check.name.clone()),
-        };
+        let mut opts = req.exec_options(executable.clone(), Some(check.name.clone()));
+        opts.db_prefix = format!("{}a{i}", req.db_prefix);
         if let Ok(alone) = runner::execute(&opts).await {
             if let Some(result) = alone.checks.into_iter().next() {
                 *check = result;

@@ -138,27 +138,16 @@ async fn list_checks(opts: &ExecOptions) -> anyhow::Result<Vec<String>> {
 
 /// The names of the checks in a check binary, in its order.
 pub async fn list(executable: &std::path::Path, crate_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    let opts = ExecOptions {
-        executable: executable.to_path_buf(),
-        crate_dir: crate_dir.to_path_buf(),
-        admin_url: String::new(),
-        db_prefix: String::new(),
-        time_limit: Duration::ZERO,
-        check_time_limit: Duration::ZERO,
-        output_cap: 0,
-        env: Vec::new(),
-        only: None,
-    };
-    let listing = Command::new(&opts.executable)
-        .current_dir(&opts.crate_dir)
+    let listing = Command::new(executable)
+        .current_dir(crate_dir)
         .arg("--list")
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(30), listing)
         .await
-        .map_err(|_| anyhow::anyhow!("listing the checks in {} took over 30 s", opts.executable.display()))?
-        .with_context(|| format!("listing the checks in {}", opts.executable.display()))?;
+        .map_err(|_| anyhow::anyhow!("listing the checks in {} took over 30 s", executable.display()))?
+        .with_context(|| format!("listing the checks in {}", executable.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_owned).collect())
 }

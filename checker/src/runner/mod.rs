@@ -114,6 +114,23 @@ pub struct RunRequest {
     pub env: Vec<(String, String)>,
 }
 
+impl RunRequest {
+    /// How to run `executable` for this request: every check, or `only` one.
+    pub fn exec_options(&self, executable: PathBuf, only: Option<String>) -> ExecOptions {
+        ExecOptions {
+            executable,
+            crate_dir: self.crate_dir.clone(),
+            admin_url: self.admin_url.clone(),
+            db_prefix: self.db_prefix.clone(),
+            time_limit: self.time_limit,
+            check_time_limit: self.check_time_limit,
+            output_cap: self.output_cap,
+            env: self.env.clone(),
+            only,
+        }
+    }
+}
+
 /// How long a build may take. Apart from the checks' own limit: a build
 /// waits for cargo's lock while another build runs, and a submission has
 /// no build script to stall it (manifests are the course's).
@@ -150,19 +167,8 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
         }
     };
     let started = Instant::now();
-    let opts = ExecOptions {
-        executable: exe,
-        crate_dir: req.crate_dir.clone(),
-        admin_url: req.admin_url.clone(),
-        db_prefix: req.db_prefix.clone(),
-        time_limit: req.time_limit,
-        check_time_limit: req.check_time_limit,
-        output_cap: req.output_cap,
-        env: req.env.clone(),
-        only: None,
-    };
+    let opts = req.exec_options(exe, None);
     let executed = execute(&opts).await?;
-    let opts = opts;
     Ok(ExerciseRun {
         slug: req.slug.clone(),
         outcome: Outcome::Checked,

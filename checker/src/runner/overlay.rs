@@ -103,7 +103,8 @@ fn write_manifest(course: &Course, root: &Path, name: &str, exercises: &[&Exerci
     Ok(())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+/// Copies every file under `from` to the same relative path under `to`.
+pub fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     for rel in relative_files(from) {
         let dest = to.join(&rel);
         std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
