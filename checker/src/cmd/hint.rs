@@ -1,27 +1,43 @@
-//! `checker hint [EX]`: one more hint each time it is asked.
+//! `checker hint [EX]`: one more hint each time it is asked (the watch
+//! loop's `h` key shares this, and the count of hints shown).
 
 use colored::Colorize;
 
 use super::Ctx;
+use crate::course::Exercise;
 
 pub fn execute(ctx: &Ctx, slug: Option<&str>) -> anyhow::Result<()> {
     let ex = ctx.exercise_or_current(slug)?;
-    let (mut progress, _) = ctx.progress();
-    if ex.hints.is_empty() {
-        println!("{} has no hints; its book section is book/src/{}.", ex.slug, ex.book);
-        return Ok(());
+    for line in next_hint(ctx, &ex)? {
+        println!("{line}");
     }
+    Ok(())
+}
+
+/// Shows one more hint of `ex` than last time (saved in the progress
+/// file), returning the lines to print: every hint so far, then a note.
+pub fn next_hint(ctx: &Ctx, ex: &Exercise) -> anyhow::Result<Vec<String>> {
+    if ex.hints.is_empty() {
+        return Ok(vec![format!("{} has no hints; its book section is book/src/{}.", ex.slug, ex.book)]);
+    }
+    let (mut progress, _) = ctx.progress();
     let shown = progress.hints_shown.get(&ex.slug).copied().unwrap_or(0);
     let now = (shown + 1).min(ex.hints.len());
     progress.hints_shown.insert(ex.slug.clone(), now);
     ctx.save_progress(&progress)?;
-    for (i, hint) in ex.hints.iter().take(now).enumerate() {
-        println!("{} {hint}", format!("Hint {}/{}:", i + 1, ex.hints.len()).cyan().bold());
-    }
-    if now < ex.hints.len() {
-        println!("{}", "Ask again for a more specific one.".dimmed());
+    let mut lines: Vec<String> = ex
+        .hints
+        .iter()
+        .take(now)
+        .enumerate()
+        .map(|(i, hint)| format!("{} {hint}", format!("Hint {}/{}:", i + 1, ex.hints.len()).cyan().bold()))
+        .collect();
+    lines.push(if now < ex.hints.len() {
+        "Ask again for a more specific one.".dimmed().to_string()
     } else {
-        println!("{}", format!("That was the last hint. The answer is in solutions/{}/ if you want to compare.", ex.slug).dimmed());
-    }
-    Ok(())
+        format!("That was the last hint. The answer is in solutions/{}/ if you want to compare.", ex.slug)
+            .dimmed()
+            .to_string()
+    });
+    Ok(lines)
 }

@@ -1,4 +1,5 @@
-//! `checker list`: the exercises in course order, with progress.
+//! `checker list`: the exercises in course order, with progress (the
+//! watch loop's `l` key prints the same table).
 
 use std::io::Write;
 
@@ -6,6 +7,7 @@ use colored::Colorize;
 
 use super::Ctx;
 use crate::cli::Format;
+use crate::progress::Progress;
 
 pub fn execute(ctx: &Ctx, format: Format) -> anyhow::Result<()> {
     let (progress, warning) = ctx.progress();
@@ -32,12 +34,27 @@ pub fn execute(ctx: &Ctx, format: Format) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(());
     }
-    for (i, e) in ctx.course.exercises.iter().enumerate() {
-        let mark = if progress.done.contains(&e.slug) { "✓".green() } else { "·".dimmed() };
-        let here = if current.as_deref() == Some(e.slug.as_str()) { "▶".cyan() } else { " ".normal() };
-        writeln!(out, "{here} {mark} {:>2}. {:<20} {}", i + 1, e.slug, e.title.dimmed())?;
+    for line in table(ctx, &progress, current.as_deref()) {
+        writeln!(out, "{line}")?;
     }
-    let done = ctx.course.exercises.iter().filter(|e| progress.done.contains(&e.slug)).count();
-    writeln!(out, "\n{done} of {} done.", ctx.course.exercises.len())?;
     Ok(())
+}
+
+/// One line per exercise (solved ✓, `current` ▶), then how many are done.
+pub fn table(ctx: &Ctx, progress: &Progress, current: Option<&str>) -> Vec<String> {
+    let mut lines: Vec<String> = ctx
+        .course
+        .exercises
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mark = if progress.done.contains(&e.slug) { "✓".green() } else { "·".dimmed() };
+            let here = if current == Some(e.slug.as_str()) { "▶".cyan() } else { " ".normal() };
+            format!("{here} {mark} {:>2}. {:<20} {}", i + 1, e.slug, e.title.dimmed())
+        })
+        .collect();
+    let done = ctx.course.exercises.iter().filter(|e| progress.done.contains(&e.slug)).count();
+    lines.push(String::new());
+    lines.push(format!("{done} of {} done.", ctx.course.exercises.len()));
+    lines
 }

@@ -6,7 +6,7 @@
 //! carry their `user.email`). A course cloned without committing, or a
 //! GitHub Classroom repository, both resolve to the course's own commit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use colored::Colorize;
@@ -21,18 +21,15 @@ pub fn execute(ctx: &Ctx, slug: &str) -> anyhow::Result<()> {
     let rel_dir = format!("exercises/{}", ex.slug);
     let commit = starter_commit(root, &rel_dir)?;
 
-    // Back up every editable file first: nothing is lost, whatever follows.
     let dir = ctx.course.exercise_dir(&ex);
     let current = ctx.course.editable_files(&ex, &dir);
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let backup = root.join(".workbook/backups").join(format!("{}-{stamp}", ex.slug));
-    for rel in &current {
-        let to = backup.join(rel);
-        std::fs::create_dir_all(to.parent().expect("a file has a parent"))?;
-        std::fs::copy(dir.join(rel), &to).map_err(|e| anyhow::anyhow!("backing up {rel}: {e}"))?;
-    }
-
     let starter = starter_files(root, &commit, &rel_dir, &ex)?;
+    let unchanged = current.len() == starter.len()
+        && starter.iter().all(|(rel, bytes)| std::fs::read(dir.join(rel)).is_ok_and(|now| &now == bytes));
+
+    // Back up every editable file first: nothing is lost, whatever follows.
+    let backup = if unchanged || current.is_empty() { None } else { Some(back_up(root, &ex.slug, &dir, &current)?) };
+
     for rel in &current {
         if !starter.iter().any(|(r, _)| r == rel) {
             std::fs::remove_file(dir.join(rel))?;
@@ -49,10 +46,37 @@ pub fn execute(ctx: &Ctx, slug: &str) -> anyhow::Result<()> {
         ex.slug,
         starter.len()
     );
-    if !current.is_empty() {
-        println!("Your version is saved in {}.", display_rel(root, &backup));
+    match backup {
+        Some(b) => println!("Your version is saved in {}.", display_rel(root, &b)),
+        None if current.is_empty() => println!("It had no files of yours; there was nothing to back up."),
+        None => println!("Your files were already the starter's; there was nothing to back up."),
     }
     Ok(())
+}
+
+/// Copies `files` (relative to `dir`) to a new directory under
+/// `.workbook/backups`, never one an earlier reset wrote.
+fn back_up(root: &Path, slug: &str, dir: &Path, files: &[String]) -> anyhow::Result<PathBuf> {
+    let parent = root.join(".workbook/backups");
+    std::fs::create_dir_all(&parent)?;
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let mut n = 1;
+    let backup = loop {
+        let name = if n == 1 { format!("{slug}-{stamp}") } else { format!("{slug}-{stamp}-{n}") };
+        let candidate = parent.join(name);
+        // create_dir (not _all) fails if it exists: two resets in one second get two folders.
+        match std::fs::create_dir(&candidate) {
+            Ok(()) => break candidate,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(anyhow::anyhow!("creating the backup folder {}: {e}. Your files are untouched.", candidate.display())),
+        }
+    };
+    for rel in files {
+        let to = backup.join(rel);
+        std::fs::create_dir_all(to.parent().expect("a file has a parent"))?;
+        std::fs::copy(dir.join(rel), &to).map_err(|e| anyhow::anyhow!("backing up {rel}: {e}. Your files are untouched."))?;
+    }
+    Ok(backup)
 }
 
 fn display_rel(root: &Path, p: &Path) -> String {

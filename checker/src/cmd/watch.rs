@@ -48,7 +48,6 @@ pub async fn execute(ctx: &Ctx, manual: bool) -> anyhow::Result<Code> {
         None => return Ok(Code::Passed),
     };
     let mut watcher = if manual { None } else { Some(watch(ctx, &ex, tx.clone())?) };
-    let mut hints_shown = 0;
     check(ctx, &ex, raw, manual).await?;
 
     while let Some(event) = rx.recv().await {
@@ -62,20 +61,14 @@ pub async fn execute(ctx: &Ctx, manual: bool) -> anyhow::Result<Code> {
             Event::Key(Input::Rerun) => check(ctx, &ex, raw, manual).await?,
             Event::Key(Input::Quit) => break,
             Event::Key(Input::Hint) => {
-                hints_shown = (hints_shown + 1).min(ex.hints.len());
-                if ex.hints.is_empty() {
-                    say(raw, &format!("No hints for {}; read book/src/{}.", ex.slug, ex.book));
-                }
-                for (i, h) in ex.hints.iter().take(hints_shown).enumerate() {
-                    say(raw, &format!("{} {h}", format!("Hint {}/{}:", i + 1, ex.hints.len()).cyan().bold()));
+                for line in super::hint::next_hint(ctx, &ex)? {
+                    say(raw, &line);
                 }
             }
             Event::Key(Input::List) => {
                 let (p, _) = ctx.progress();
-                for (i, e) in ctx.course.exercises.iter().enumerate() {
-                    let mark = if p.done.contains(&e.slug) { "✓".green() } else { "·".dimmed() };
-                    let here = if e.slug == ex.slug { "▶".cyan() } else { " ".normal() };
-                    say(raw, &format!("{here} {mark} {:>2}. {}", i + 1, e.slug));
+                for line in super::list::table(ctx, &p, Some(&ex.slug)) {
+                    say(raw, &line);
                 }
             }
             Event::Key(Input::Next) => {
@@ -85,7 +78,6 @@ pub async fn execute(ctx: &Ctx, manual: bool) -> anyhow::Result<Code> {
                         p.current = Some(next.slug.clone());
                         ctx.save_progress(&p)?;
                         ex = next;
-                        hints_shown = 0;
                         if !manual {
                             watcher = Some(watch(ctx, &ex, tx.clone())?);
                         }
