@@ -243,7 +243,6 @@ fn external_url() -> String {
     std::env::var("WORKBOOK_EXTERNAL_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-
 #[test]
 fn ctrl_c_mid_check_exits_130_and_drops_the_runs_databases() {
     let url = database_url();
@@ -295,4 +294,50 @@ fn with_no_server_programs_and_no_url_the_checker_names_the_three_ways_out() {
     for way in ["apt-get install postgresql", "docker compose up -d", "DATABASE_URL"] {
         assert!(err.contains(way), "names {way}: {err}");
     }
+}
+
+#[test]
+fn a_build_waiting_for_another_cargos_lock_says_so_and_goes_on_when_it_is_free() {
+    use std::io::{BufRead, BufReader};
+    let url = database_url();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    // Hold the lock cargo takes on the build directory, as a `cargo build`
+    // in another terminal would.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(target.join("debug/.cargo-lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut child = common::checker_std()
+        .args(["--database-url", &url, "run", "connect"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut said = Vec::new();
+    while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+        said.push(line);
+        if said.last().unwrap().contains("waiting for another cargo command to finish") {
+            break;
+        }
+    }
+    lock.unlock().unwrap();
+    assert!(
+        said.last().is_some_and(|l| l.contains("waiting for another cargo command to finish")),
+        "the checker did not say it was waiting for the lock: {said:?}"
+    );
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "the starter is checked once the lock is free: {text}");
+    assert!(text.contains("checks pass"), "{text}");
 }

@@ -44,6 +44,7 @@ pub async fn run_overlay(ctx: &Ctx, ex: &Exercise, dir: &Path, name: &str) -> an
         output_cap: OUTPUT_CAP,
         color: ctx.color,
         env: Vec::new(),
+        show_build: false,
     };
     let run = interruptible(&req).await;
     let _ = std::fs::remove_dir_all(&ov.root);
@@ -104,7 +105,7 @@ async fn check(ctx: &Ctx, only: &[String]) -> anyhow::Result<Code> {
         }
         write!(out, "{:<22}", ex.slug)?;
         out.flush()?;
-        let starter = ctx.run_in_place(ex).await?;
+        let starter = ctx.run_in_place(ex, false).await?;
         let starter_verdict = starter_problem(&starter);
         write!(out, " starter: {}", verdict(&starter_verdict, "fails as it should"))?;
         out.flush()?;

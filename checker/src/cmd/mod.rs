@@ -98,7 +98,8 @@ impl Ctx {
     }
 
     /// Builds and checks one exercise in place, stopping cleanly on Ctrl-C.
-    pub async fn run_in_place(&self, ex: &Exercise) -> anyhow::Result<ExerciseRun> {
+    /// `show_build`: a slow build says what it is doing (on a terminal).
+    pub async fn run_in_place(&self, ex: &Exercise, show_build: bool) -> anyhow::Result<ExerciseRun> {
         let server = self.server().await?.clone();
         let req = RunRequest {
             slug: ex.slug.clone(),
@@ -112,6 +113,7 @@ impl Ctx {
             output_cap: OUTPUT_CAP,
             color: self.color,
             env: Vec::new(),
+            show_build,
         };
         interruptible(&req).await
     }

@@ -7,7 +7,7 @@ use crate::report::terminal;
 
 pub async fn execute(ctx: &Ctx, slug: Option<&str>, format: Format) -> anyhow::Result<Code> {
     let ex = ctx.exercise_or_current(slug)?;
-    let run = ctx.run_in_place(&ex).await?;
+    let run = ctx.run_in_place(&ex, format == Format::Human).await?;
     ctx.record(&run)?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&run)?),

@@ -15,7 +15,7 @@ pub async fn execute(ctx: &Ctx, format: Format) -> anyhow::Result<Code> {
         if format == Format::Human {
             eprint!("{} {} ... ", "checking".dimmed(), ex.slug);
         }
-        let run = ctx.run_in_place(ex).await?;
+        let run = ctx.run_in_place(ex, false).await?;
         ctx.record(&run)?;
         if format == Format::Human {
             let verdict = match &run.outcome {

@@ -98,7 +98,7 @@ async fn check(ctx: &Ctx, ex: &Exercise, raw: bool, manual: bool) -> anyhow::Res
         print!("\x1b[2J\x1b[H");
     }
     say(raw, &format!("{} {}…", "Checking".dimmed(), ex.slug));
-    let run = ctx.run_in_place(ex).await?;
+    let run = ctx.run_in_place(ex, true).await?;
     ctx.record(&run)?;
     let mut buf = Vec::new();
     terminal::run(&mut buf, &ctx.course, ex, &run)?;

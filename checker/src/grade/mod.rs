@@ -103,7 +103,7 @@ async fn grade_all(
     let mut checks = BTreeMap::new();
     for ex in &exercises {
         let crate_dir = ctx.course.exercise_dir(ex);
-        let built = runner::build_checks(&ctx.course.root, &ex.slug, &ctx.course.target_dir(), false, Duration::from_secs(1800)).await?;
+        let built = runner::build_checks(&ctx.course.root, &ex.slug, &ctx.course.target_dir(), false, Duration::from_secs(1800), false).await?;
         let BuildOutput::Built { executable } = built else {
             return Err(Failure::env(format!(
                 "the course's own {} does not build; run `cargo checker dev check {}` and fix the course first",
@@ -204,6 +204,7 @@ async fn grade_one(
             color: false,
             // The same submission gets the same data on every grading run.
             env: vec![("WORKBOOK_SEED".into(), stable_seed(&sub.student, &ex.slug).to_string())],
+            show_build: false,
         };
         let mut run = runner::run_exercise(&req).await;
         // Whatever the checks left, however they ended.

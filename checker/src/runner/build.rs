@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
-use tokio::io::AsyncReadExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::exit::Failure;
@@ -49,13 +50,15 @@ struct Profile {
     test: bool,
 }
 
-/// `cargo test -p <slug> --test checks --no-run`, as JSON.
+/// `cargo test -p <slug> --test checks --no-run`, as JSON. With
+/// `show_status`, a long build says what it is doing on stderr.
 pub async fn build_checks(
     workspace: &Path,
     slug: &str,
     target_dir: &Path,
     color: bool,
     limit: Duration,
+    show_status: bool,
 ) -> anyhow::Result<BuildOutput> {
     let format = if color { "json-diagnostic-rendered-ansi" } else { "json" };
     let mut cmd = Command::new(cargo());
@@ -73,13 +76,25 @@ pub async fn build_checks(
         ))
     })?;
     let mut stdout = child.stdout.take().context("cargo's stdout")?;
-    let mut stderr = child.stderr.take().context("cargo's stderr")?;
+    let stderr = child.stderr.take().context("cargo's stderr")?;
+    let mut status_line = show_status.then(|| BuildStatus::new(slug));
     let read = async {
         let mut out = String::new();
-        let mut err = String::new();
-        let (a, b) = tokio::join!(stdout.read_to_string(&mut out), stderr.read_to_string(&mut err));
+        let read_err = async {
+            let mut err = String::new();
+            let mut lines = BufReader::new(stderr).lines();
+            while let Some(line) = lines.next_line().await? {
+                if let Some(s) = status_line.as_mut() {
+                    s.cargo_said(&line);
+                }
+                err.push_str(&line);
+                err.push('\n');
+            }
+            std::io::Result::Ok(err)
+        };
+        let (a, err) = tokio::join!(stdout.read_to_string(&mut out), read_err);
         a?;
-        b?;
+        let err = err?;
         let status = child.wait().await?;
         anyhow::Ok((out, err, status))
     };
@@ -124,6 +139,61 @@ pub async fn build_checks(
             }
             Ok(BuildOutput::Failed { diagnostics })
         }
+    }
+}
+
+/// What a build is doing, for a student waiting on it: a spinner naming
+/// the crate being compiled (on a terminal), and in any case a note when
+/// cargo waits for another cargo command's lock on the build directory,
+/// which otherwise looks like a hang.
+struct BuildStatus {
+    bar: ProgressBar,
+    slug: String,
+    waiting_said: bool,
+}
+
+impl BuildStatus {
+    fn new(slug: &str) -> BuildStatus {
+        // Hidden when stderr is not a terminal; shown only after a moment,
+        // so a warm build (under a second) draws nothing.
+        let bar = ProgressBar::hidden();
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("a valid template"));
+        bar.set_message(format!("building {slug}'s checks"));
+        let shown = bar.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            if !shown.is_finished() {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(Duration::from_millis(120));
+            }
+        });
+        BuildStatus { bar, slug: slug.to_owned(), waiting_said: false }
+    }
+
+    fn cargo_said(&mut self, line: &str) {
+        let line = line.trim_start();
+        if line.starts_with("Blocking waiting for file lock") {
+            let note = "waiting for another cargo command to finish with the build directory (a build in another terminal?)";
+            if !self.waiting_said {
+                self.waiting_said = true;
+                self.bar.suspend(|| eprintln!("{note}"));
+            }
+            self.bar.set_message(note);
+        } else if let Some(what) = line.strip_prefix("Compiling ") {
+            let name = what.split_whitespace().next().unwrap_or(what);
+            let message = if name == self.slug {
+                format!("compiling {name}")
+            } else {
+                format!("compiling {name} (a dependency: compiled once, then reused)")
+            };
+            self.bar.set_message(message);
+        }
+    }
+}
+
+impl Drop for BuildStatus {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
     }
 }
 

@@ -112,6 +112,8 @@ pub struct RunRequest {
     pub color: bool,
     /// More environment for the check binary (grading fixes `WORKBOOK_SEED`).
     pub env: Vec<(String, String)>,
+    /// Whether a slow build shows what it is doing (a student's run).
+    pub show_build: bool,
 }
 
 impl RunRequest {
@@ -139,7 +141,7 @@ const BUILD_LIMIT: Duration = Duration::from_secs(600);
 /// Builds and runs one exercise's checks; `time_limit` bounds the checks.
 pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
     let started = Instant::now();
-    let build = build_checks(&req.workspace, &req.slug, &req.target_dir, req.color, BUILD_LIMIT).await?;
+    let build = build_checks(&req.workspace, &req.slug, &req.target_dir, req.color, BUILD_LIMIT, req.show_build).await?;
     let build_ms = started.elapsed().as_millis() as u64;
     let exe = match build {
         BuildOutput::Built { executable } => executable,
