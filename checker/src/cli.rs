@@ -17,8 +17,10 @@ Database: --database-url, then DATABASE_URL, then .env, then an embedded
 PostgreSQL the checker runs from your installed binaries (data under
 target/workbook/pg).
 
-Settings: WORKBOOK_RUN_TIMEOUT (seconds an exercise's build and checks may
-take), WORKBOOK_CHECK_TIMEOUT (seconds one check may take, default 10),
+Settings: WORKBOOK_RUN_TIMEOUT (seconds an exercise's checks may take, all
+together; a build has its own 10-minute limit), WORKBOOK_CHECK_TIMEOUT
+(seconds one check may take, default 10), WORKBOOK_CHECK_MEMORY_MB (memory
+a check process may allocate, default 1024, 0 for no limit),
 WORKBOOK_PG_BIN (where PostgreSQL's server programs are), NO_COLOR.";
 
 /// The Postgres & ORM Workbook checker. With no command: watch mode on the

@@ -48,6 +48,29 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
 #[cfg(not(target_os = "linux"))]
 pub fn die_with_parent(_cmd: &mut std::process::Command) {}
 
+/// Caps the memory the child may allocate (`RLIMIT_DATA`: heap and other
+/// private writable memory, not reserved address space). Past it an
+/// allocation fails, and a Rust program aborts saying so, instead of the
+/// machine running out of memory. Inherited by the child's own children.
+#[cfg(unix)]
+pub fn limit_memory(cmd: &mut std::process::Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    #[expect(unsafe_code, reason = "pre_exec runs between fork and exec")]
+    // SAFETY: setrlimit is async-signal-safe; the struct lives on this stack.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+            if libc::setrlimit(libc::RLIMIT_DATA, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(unix))]
+pub fn limit_memory(_cmd: &mut std::process::Command, _bytes: u64) {}
+
 /// Kills a process group when dropped: a run that is cancelled (Ctrl-C,
 /// a time limit) takes its children and grandchildren with it.
 pub struct GroupGuard(pub Option<u32>);

@@ -1,7 +1,7 @@
 //! The real `checker` binary on the real course and on fixture answers:
-//! passing, failing, not compiling, hanging, spinning, flooding; the
-//! embedded server and an external one; bad input of every kind named in
-//! the foundation issue.
+//! passing, failing, not compiling, hanging, spinning, flooding, hoarding
+//! memory; the embedded server and an external one; bad input of every
+//! kind named in the foundation issue.
 
 mod common;
 
@@ -176,6 +176,28 @@ fn a_check_that_prints_without_end_is_cut_at_the_output_cap() {
     assert_eq!(out.status.code(), Some(1));
     let run = json(&out.stdout);
     assert_eq!(run["output_truncated"], true, "{run:#}");
+}
+
+#[test]
+fn a_check_that_allocates_without_end_is_stopped_at_the_memory_limit() {
+    let out = checker()
+        .env("WORKBOOK_CHECK_MEMORY_MB", "256")
+        .args(["dev", "try", "connect", "--format", "json"])
+        .arg(fixture("connect/hogs_memory"))
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = json(&out.stdout);
+    assert_eq!(run["crashed"], true, "{run:#}");
+    let checks = run["checks"].as_array().unwrap();
+    let health: Vec<_> = checks.iter().filter(|c| c["name"].as_str().unwrap().starts_with("health_check")).collect();
+    assert!(!health.is_empty());
+    for c in health {
+        assert_eq!(c["status"], "failed", "{c:#}");
+        let got = c["detail"]["got"].as_str().unwrap_or("");
+        assert!(got.contains("ran out of memory (its limit is 256 MiB)"), "{c:#}");
+    }
 }
 
 #[test]

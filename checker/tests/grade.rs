@@ -1,8 +1,9 @@
 //! `checker grade` through the real binary, on a class of fixture
 //! submissions: a solved one, the untouched starter, one that edited its
 //! checks and added a build script and a dependency, one that does not
-//! compile, one that hangs, one that spins, one that floods its output, and
-//! one that tries to drop every database on the server. Each gets what it
+//! compile, one that hangs, one that spins, one that floods its output, one
+//! that allocates past the memory limit, and one that tries to drop every
+//! database on the server. Each gets what it
 //! earned; the solved one gets everything, every time.
 
 mod common;
@@ -76,6 +77,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
     submission(c, "f_hangs", Some(fixture_src("hangs")));
     submission(c, "g_spins", Some(fixture_src("spins")));
     submission(c, "h_floods", Some(fixture_src("floods")));
+    submission(c, "i_hogs", Some(fixture_src("hogs_memory")));
     let roster_dir = tempfile::tempdir().unwrap();
     let roster = roster_dir.path().join("roster.csv");
     std::fs::write(&roster, "folder,student\nb_solved,ada@uni.example\n").unwrap();
@@ -92,6 +94,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
         .arg(out)
         .args(["--only", "connect", "--jobs", "2", "--timeout", "10"])
         .env("WORKBOOK_CHECK_TIMEOUT", "3")
+        .env("WORKBOOK_CHECK_MEMORY_MB", "256")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -109,6 +112,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
     assert_eq!(points("e_broken"), 0, "{g:?}");
     assert!(points("f_hangs") < max && points("g_spins") < max && points("h_floods") < max, "{g:?}");
     assert!(points("f_hangs") > 0, "a hanging check costs only that check: {g:?}");
+    assert!(points("i_hogs") < max && points("i_hogs") > 0, "running out of memory costs only that check: {g:?}");
 
     let feedback = read(&out.join("feedback/d_cheater.md"));
     for f in ["exercises/connect/tests/checks.rs", "exercises/connect/build.rs", "exercises/connect/Cargo.toml"] {
@@ -119,6 +123,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
     assert!(broken.contains("did not compile") && broken.contains("error"), "{broken}");
     assert!(read(&out.join("feedback/f_hangs.md")).contains("time limit"));
     assert!(read(&out.join("feedback/h_floods.md")).contains("KiB"));
+    assert!(read(&out.join("feedback/i_hogs.md")).contains("ran out of memory (its limit is 256 MiB)"));
 
     // Gradescope: the documented fields, and scores that add up.
     let gs: serde_json::Value = serde_json::from_str(&read(&out.join("gradescope/c_starter/results.json"))).unwrap();

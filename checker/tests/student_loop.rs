@@ -7,8 +7,12 @@
 //! compiled twice. Cargo names a path crate's artifacts after its path
 //! relative to the workspace root, so the scratch `exercises/connect` and
 //! the course's own share artifacts: that is why these tests live in their
-//! own test binary (cargo runs test binaries one after another) and why
-//! only one test here compiles anything.
+//! own test binary (cargo runs test binaries one after another), why only
+//! one test here compiles anything, and why that test marks the course's
+//! own copies of what it built as changed when it ends. Cargo judges
+//! freshness by file times: without that, the course's older starter would
+//! look fresh next to the scratch build, and the next `checker run connect`
+//! would run the scratch solution's binary.
 
 mod common;
 
@@ -154,8 +158,32 @@ const FIRST: Duration = Duration::from_secs(600);
 /// Later ones rebuild one small crate.
 const AGAIN: Duration = Duration::from_secs(180);
 
+/// On drop, gives every file of the course's own copy of these exercises
+/// a new modification time, so cargo rebuilds them from the course's
+/// sources instead of taking the scratch build for theirs.
+struct Retouch(&'static [&'static str]);
+
+impl Drop for Retouch {
+    fn drop(&mut self) {
+        fn touch_all(dir: &Path) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    touch_all(&path);
+                } else if let Ok(f) = std::fs::File::options().append(true).open(&path) {
+                    let _ = f.set_modified(std::time::SystemTime::now());
+                }
+            }
+        }
+        for slug in self.0 {
+            touch_all(&workspace_root().join("exercises").join(slug));
+        }
+    }
+}
+
 #[test]
 fn watch_mode_rechecks_on_save_answers_its_keys_and_records_progress() {
+    let _retouch = Retouch(&["connect", "first_migration"]);
     let course = scratch_course();
     let c = course.path();
     let state = tempfile::tempdir().unwrap();

@@ -225,11 +225,12 @@ async fn grade_one(
     Ok(StudentResult { student: sub.student.clone(), folder: sub.folder.clone(), exercises: results, ignored })
 }
 
-/// When a flood or a spin stopped the whole check binary, which of the
-/// other checks had finished is a race. Each check that did not pass is
-/// run again on its own, so it earns (or not) the same on every run.
+/// When a flood, a spin or a crash (such as running out of memory)
+/// stopped the whole check binary, which of the other checks had finished
+/// is a race. Each check that did not pass is run again on its own, so it
+/// earns (or not) the same on every run.
 async fn rerun_alone(run: &mut ExerciseRun, req: &RunRequest) {
-    let stopped = run.output_truncated || run.checks.iter().any(|c| c.status == Status::TimedOut);
+    let stopped = run.output_truncated || run.crashed || run.checks.iter().any(|c| c.status == Status::TimedOut);
     let Some(executable) = run.executable.clone() else { return };
     if !stopped || !matches!(run.outcome, Outcome::Checked) {
         return;

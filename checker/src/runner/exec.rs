@@ -26,13 +26,31 @@ pub struct ExecOptions {
     pub output_cap: usize,
     pub env: Vec<(String, String)>,
     /// Run only this check (grading re-runs a check alone to learn what it
-    /// earns when a flood or a spin stopped the whole binary).
+    /// earns when a flood, a spin or a crash stopped the whole binary).
     pub only: Option<String>,
 }
 
 pub struct Executed {
     pub checks: Vec<CheckResult>,
     pub truncated: bool,
+    /// The process ended (an abort, running out of memory, a signal)
+    /// before every check reported.
+    pub crashed: bool,
+}
+
+/// Why a check never reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    TimedOut,
+    Truncated,
+    OutOfMemory,
+    Crashed,
+}
+
+/// Memory each check process may allocate: `WORKBOOK_CHECK_MEMORY_MB`
+/// (0: no limit), else 1 GiB, ten times what the course's checks use.
+pub fn memory_limit_mb() -> u64 {
+    std::env::var("WORKBOOK_CHECK_MEMORY_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(1024)
 }
 
 /// How many checks run at once. They mostly wait on the server, so more
@@ -68,6 +86,10 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         .process_group(0)
         .kill_on_drop(true);
     sys::die_with_parent(cmd.as_std_mut());
+    let memory_mb = memory_limit_mb();
+    if memory_mb > 0 {
+        sys::limit_memory(cmd.as_std_mut(), memory_mb * 1024 * 1024);
+    }
     let mut child = cmd.spawn().with_context(|| format!("starting {}", opts.executable.display()))?;
     let pgid = child.id();
     let _group = sys::GroupGuard(pgid);
@@ -82,7 +104,7 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         (out, err)
     };
     let mut timed_out = false;
-    let ((out, out_over), (_err, err_over)) = match tokio::time::timeout(opts.time_limit, collect).await {
+    let ((out, out_over), (err, err_over)) = match tokio::time::timeout(opts.time_limit, collect).await {
         Ok(v) => v,
         Err(_) => {
             timed_out = true;
@@ -108,6 +130,17 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
     }
 
     let parsed = parse::libtest(&output);
+    let stop = if timed_out {
+        Stop::TimedOut
+    } else if truncated {
+        Stop::Truncated
+    } else if err.contains("memory allocation of") {
+        // Rust's words when an allocation fails (here: at the limit).
+        Stop::OutOfMemory
+    } else {
+        Stop::Crashed
+    };
+    let mut crashed = false;
     let mut checks = Vec::with_capacity(names.len());
     for name in names {
         let status = match parsed.statuses.get(&name) {
@@ -121,14 +154,15 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
             detail = read_detail(&report_file(&report_dir, &name));
             text = parsed.outputs.get(&name).cloned().unwrap_or_default();
             if detail.is_none() && !parsed.statuses.contains_key(&name) {
-                detail = Some(unfinished(timed_out, truncated, opts));
+                crashed |= matches!(stop, Stop::OutOfMemory | Stop::Crashed);
+                detail = Some(unfinished(stop, opts, memory_mb));
             }
         }
         checks.push(CheckResult { name, status, detail, output: text });
     }
     let _ = std::fs::remove_dir_all(&report_dir);
     drop_run_databases(&opts.admin_url, &opts.db_prefix).await;
-    Ok(Executed { checks, truncated })
+    Ok(Executed { checks, truncated, crashed })
 }
 
 /// The check names, in the binary's order.
@@ -157,22 +191,27 @@ fn read_detail(path: &std::path::Path) -> Option<Detail> {
     serde_json::from_slice(&bytes).ok()
 }
 
-fn unfinished(timed_out: bool, truncated: bool, opts: &ExecOptions) -> Detail {
-    let (got, hint) = if timed_out {
-        (
+fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Detail {
+    let (got, hint) = match stop {
+        Stop::TimedOut => (
             format!("still running when the {} s limit was reached", opts.time_limit.as_secs()),
             "Something never finishes: an infinite loop, or waiting on a lock or connection that never comes.",
-        )
-    } else if truncated {
-        (
+        ),
+        Stop::Truncated => (
             format!("stopped after printing more than {} KiB", opts.output_cap / 1024),
             "Remove the printing loop; checks are judged on results, not output.",
-        )
-    } else {
-        ("the check process ended before this check reported".to_owned(), "Something crashed the whole process (an abort or stack overflow).")
+        ),
+        Stop::OutOfMemory => (
+            format!("the check process ran out of memory (its limit is {memory_mb} MiB) before this check reported"),
+            "Something keeps allocating: a loop that pushes to a Vec or String without end, or fetch_all on a query that should be limited.",
+        ),
+        Stop::Crashed => (
+            "the check process ended before this check reported".to_owned(),
+            "Something crashed the whole process (an abort or stack overflow).",
+        ),
     };
     Detail {
-        kind: if timed_out { "timed_out".into() } else { "failed".into() },
+        kind: if stop == Stop::TimedOut { "timed_out".into() } else { "failed".into() },
         called: "the check".into(),
         expected: Some("to finish and report".into()),
         got: Some(got),

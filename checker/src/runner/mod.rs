@@ -75,6 +75,10 @@ pub struct ExerciseRun {
     /// Set when the output passed the cap and the rest was discarded.
     #[serde(default)]
     pub output_truncated: bool,
+    /// Set when the check process died (out of memory, an abort) before
+    /// every check reported.
+    #[serde(default)]
+    pub crashed: bool,
     /// The check binary, when it was built.
     #[serde(skip)]
     pub executable: Option<PathBuf>,
@@ -153,6 +157,7 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
                 build_ms,
                 check_ms: 0,
                 output_truncated: false,
+                crashed: false,
                 executable: None,
             });
         }
@@ -164,6 +169,7 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
                 build_ms,
                 check_ms: 0,
                 output_truncated: false,
+                crashed: false,
                 executable: None,
             });
         }
@@ -178,6 +184,7 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
         build_ms,
         check_ms: started.elapsed().as_millis() as u64,
         output_truncated: executed.truncated,
+        crashed: executed.crashed,
         executable: Some(opts.executable),
     })
 }
