@@ -7,12 +7,10 @@
 //! compiled twice. Cargo names a path crate's artifacts after its path
 //! relative to the workspace root, so the scratch `exercises/connect` and
 //! the course's own share artifacts: that is why these tests live in their
-//! own test binary (cargo runs test binaries one after another), why only
-//! one test here compiles anything, and why that test marks the course's
-//! own copies of what it built as changed when it ends. Cargo judges
-//! freshness by file times: without that, the course's older starter would
-//! look fresh next to the scratch build, and the next `checker run connect`
-//! would run the scratch solution's binary.
+//! own test binary (cargo runs test binaries one after another), and why
+//! only one test here compiles anything. It also proves the checker's
+//! answer to that sharing: the course's own starter, older than the
+//! scratch build, is still rebuilt and run as the starter afterwards.
 
 mod common;
 
@@ -158,32 +156,8 @@ const FIRST: Duration = Duration::from_secs(600);
 /// Later ones rebuild one small crate.
 const AGAIN: Duration = Duration::from_secs(180);
 
-/// On drop, gives every file of the course's own copy of these exercises
-/// a new modification time, so cargo rebuilds them from the course's
-/// sources instead of taking the scratch build for theirs.
-struct Retouch(&'static [&'static str]);
-
-impl Drop for Retouch {
-    fn drop(&mut self) {
-        fn touch_all(dir: &Path) {
-            for entry in std::fs::read_dir(dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    touch_all(&path);
-                } else if let Ok(f) = std::fs::File::options().append(true).open(&path) {
-                    let _ = f.set_modified(std::time::SystemTime::now());
-                }
-            }
-        }
-        for slug in self.0 {
-            touch_all(&workspace_root().join("exercises").join(slug));
-        }
-    }
-}
-
 #[test]
 fn watch_mode_rechecks_on_save_answers_its_keys_and_records_progress() {
-    let _retouch = Retouch(&["connect", "first_migration"]);
     let course = scratch_course();
     let c = course.path();
     let state = tempfile::tempdir().unwrap();
@@ -239,6 +213,17 @@ fn watch_mode_rechecks_on_save_answers_its_keys_and_records_progress() {
     assert_eq!(w.quit(), 0);
     let done = progress(state.path())["done"].clone();
     assert_eq!(done, serde_json::json!(["connect", "first_migration"]));
+
+    // The course's own connect shares its artifacts with the scratch one
+    // just built from the solution, and its files are older than that
+    // build: cargo alone would take the solution's binary for the starter's.
+    let out = checker()
+        .args(["--database-url", &database_url(), "run", "connect", "--format", "json"])
+        .output()
+        .unwrap();
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "the course's starter is built and fails: {run:#}");
+    assert!(run["checks"].as_array().unwrap().iter().any(|c| c["status"] == "failed"), "{run:#}");
 }
 
 fn git(dir: &Path, args: &[&str]) {

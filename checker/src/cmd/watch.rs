@@ -131,7 +131,12 @@ fn watch(ctx: &Ctx, ex: &Exercise, tx: mpsc::UnboundedSender<Event>) -> anyhow::
     let ex = ex.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
-        if matches!(event.kind, notify::EventKind::Access(_)) {
+        // Reads, and changes of times or permissions only (the checker
+        // itself may retouch files so cargo rebuilds them), are not saves.
+        if matches!(
+            event.kind,
+            notify::EventKind::Access(_) | notify::EventKind::Modify(notify::event::ModifyKind::Metadata(_))
+        ) {
             return;
         }
         let relevant = event.paths.iter().any(|p| {

@@ -103,7 +103,7 @@ async fn grade_all(
     let mut checks = BTreeMap::new();
     for ex in &exercises {
         let crate_dir = ctx.course.exercise_dir(ex);
-        let built = runner::build_checks(&ctx.course.root, &ex.slug, &ctx.course.target_dir(), false, Duration::from_secs(1800), false).await?;
+        let built = runner::build_checks(&ctx.course.root, &ctx.course.exercise_dir(ex), &ex.slug, &ctx.course.target_dir(), false, Duration::from_secs(1800), false).await?;
         let BuildOutput::Built { executable } = built else {
             return Err(Failure::env(format!(
                 "the course's own {} does not build; run `cargo checker dev check {}` and fix the course first",

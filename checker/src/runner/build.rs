@@ -54,6 +54,7 @@ struct Profile {
 /// `show_status`, a long build says what it is doing on stderr.
 pub async fn build_checks(
     workspace: &Path,
+    crate_dir: &Path,
     slug: &str,
     target_dir: &Path,
     color: bool,
@@ -61,6 +62,7 @@ pub async fn build_checks(
     show_status: bool,
 ) -> anyhow::Result<BuildOutput> {
     let format = if color { "json-diagnostic-rendered-ansi" } else { "json" };
+    let fresh = super::fresh::before_build(workspace, crate_dir, target_dir);
     let mut cmd = Command::new(cargo());
     cmd.current_dir(workspace)
         .args(["test", "--package", slug, "--test", "checks", "--no-run", "--message-format", format])
@@ -130,7 +132,10 @@ pub async fn build_checks(
         }
     }
     match executable {
-        Some(executable) if status.success() => Ok(BuildOutput::Built { executable }),
+        Some(executable) if status.success() => {
+            super::fresh::after_build(&fresh);
+            Ok(BuildOutput::Built { executable })
+        }
         _ => {
             if diagnostics.trim().is_empty() {
                 // Not a compile error: cargo itself failed (a broken
