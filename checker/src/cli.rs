@@ -21,7 +21,9 @@ Settings: WORKBOOK_RUN_TIMEOUT (seconds an exercise's checks may take, all
 together; a build has its own 10-minute limit), WORKBOOK_CHECK_TIMEOUT
 (seconds one check may take, default 10), WORKBOOK_CHECK_MEMORY_MB (memory
 a check process may allocate, default 1024, 0 for no limit),
-WORKBOOK_PG_BIN (where PostgreSQL's server programs are), NO_COLOR.";
+WORKBOOK_PG_BIN (where PostgreSQL's server programs are),
+WORKBOOK_FAST_TABLESPACE=off (keep the embedded server's check databases
+on disk, not in /dev/shm), NO_COLOR.";
 
 /// The Postgres & ORM Workbook checker. With no command: watch mode on the
 /// current exercise (re-checks every time you save).

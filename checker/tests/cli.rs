@@ -43,6 +43,17 @@ fn databases(url: &str, prefix: &str) -> Vec<String> {
     })
 }
 
+/// The tablespace of each database whose name starts with `prefix`.
+fn tablespaces(url: &str, prefix: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut conn = PgConnection::connect(url).await.expect("connecting to the test server");
+        let sql = "SELECT t.spcname::text FROM pg_database d JOIN pg_tablespace t ON d.dattablespace = t.oid WHERE d.datname LIKE $1";
+        let names: Vec<String> = sqlx::query_scalar(sql).bind(format!("{prefix}%")).fetch_all(&mut conn).await.unwrap();
+        names
+    })
+}
+
 #[test]
 fn list_names_every_exercise_in_course_order() {
     let out = checker().args(["list", "--format", "json"]).output().unwrap();
@@ -288,6 +299,11 @@ fn ctrl_c_mid_check_exits_130_and_drops_the_runs_databases() {
         assert!(std::time::Instant::now() < deadline, "the checks never created a database");
         assert!(child.try_wait().unwrap().is_none(), "the run ended before it was interrupted");
         std::thread::sleep(Duration::from_millis(100));
+    }
+    if std::env::var_os("WORKBOOK_TEST_DATABASE_URL").is_none() && std::env::var_os("WORKBOOK_FAST_TABLESPACE").is_none() {
+        // On the embedded default, check databases are made in memory.
+        let places = tablespaces(&url, &prefix);
+        assert!(places.iter().all(|t| t == "workbook_fast"), "{places:?}");
     }
     let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(sent.success());

@@ -632,3 +632,39 @@ fn a_cluster_from_another_major_version_is_explained() {
     assert!(message.contains("PostgreSQL 9.6 created it"), "{message}");
     assert!(message.contains(&first.version), "{message}");
 }
+
+#[test]
+fn check_databases_get_an_in_memory_tablespace_that_survives_a_reboot() {
+    use checker::db::fast;
+    let s = open_scratch();
+    let url = s.cluster.ensure_running().unwrap().url;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let Some(name) = rt.block_on(fast::ensure(&url)) else {
+        // Only a machine without a tmpfs at /dev/shm (with 1 GiB free) ends here.
+        assert!(!Path::new("/dev/shm").is_dir() || std::env::var("WORKBOOK_FAST_TABLESPACE").is_ok(), "no tablespace was made");
+        return;
+    };
+    let dir = rt.block_on(fast::directory(&url)).expect("the tablespace has a directory");
+    assert!(dir.starts_with("/dev/shm") && dir.is_dir(), "{}", dir.display());
+    let place = |db: &str| {
+        psql(&url, &format!(
+            "SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON d.dattablespace = t.oid WHERE d.datname = '{db}'"
+        ))
+    };
+    psql(&url, &format!("CREATE DATABASE wbchk_1_fast TABLESPACE {name}"));
+    assert_eq!(place("wbchk_1_fast"), name);
+    assert_eq!(rt.block_on(fast::ensure(&url)).as_deref(), Some(name.as_str()), "a second start reuses it");
+
+    // A reboot empties /dev/shm, and a crashed run's database with it.
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(rt.block_on(fast::ensure(&url)).as_deref(), Some(name.as_str()), "the next start makes it again");
+    assert!(dir.is_dir());
+    assert_eq!(place("wbchk_1_fast"), "", "the lost database is dropped from the catalog");
+    psql(&url, &format!("CREATE DATABASE wbchk_2_fast TABLESPACE {name}"));
+    assert_eq!(place("wbchk_2_fast"), name);
+    psql(&url, "DROP DATABASE wbchk_2_fast");
+
+    // Deleting the cluster deletes its tablespace directory too.
+    drop(s);
+    assert!(!dir.exists(), "{} is left behind", dir.display());
+}

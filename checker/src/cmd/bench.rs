@@ -22,7 +22,13 @@ pub async fn execute(ctx: &Ctx, saves: usize) -> anyhow::Result<Code> {
     let server = ctx.server().await?.clone();
     println!("server: {} ({})", crate::db::redact(&server.url), server.origin);
 
-    let (create, drop) = database_times(&server.url, 20).await?;
+    let env = ctx.check_env();
+    let tablespace = env.iter().find(|(k, _)| k == "WORKBOOK_TABLESPACE").map(|(_, v)| v.clone());
+    match &tablespace {
+        Some(t) => println!("check databases: in memory (tablespace {t})"),
+        None => println!("check databases: in the default tablespace"),
+    }
+    let (create, drop) = database_times(&server.url, tablespace.as_deref(), 20).await?;
     println!("create database: median {:>4} ms, worst {:>4} ms (20 runs)", median(&create), worst(&create));
     println!("drop database:   median {:>4} ms, worst {:>4} ms (20 runs)", median(&drop), worst(&drop));
 
@@ -54,13 +60,14 @@ fn worst(v: &[u128]) -> u128 {
     v.iter().copied().max().unwrap_or(0)
 }
 
-async fn database_times(url: &str, n: usize) -> anyhow::Result<(Vec<u128>, Vec<u128>)> {
+async fn database_times(url: &str, tablespace: Option<&str>, n: usize) -> anyhow::Result<(Vec<u128>, Vec<u128>)> {
+    let place = tablespace.map(|t| format!(r#" TABLESPACE "{t}""#)).unwrap_or_default();
     let mut conn = PgConnection::connect(url).await.context("connecting to the server")?;
     let (mut create, mut drop) = (Vec::new(), Vec::new());
     for i in 0..n {
         let name = format!("{}{}_bench_{i}", crate::db::admin::CHECK_PREFIX, std::process::id());
         let t = Instant::now();
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).await?;
+        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}"{place}"#))).await?;
         create.push(t.elapsed().as_millis());
         let t = Instant::now();
         conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))).await?;
@@ -142,6 +149,8 @@ fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Re
         .env("CARGO_TARGET_DIR", bench_target(ctx))
         .env("WORKBOOK_STATE_DIR", scratch.join(".workbook"))
         .env("NO_COLOR", "1")
+        // As the embedded default would: check databases where ours go.
+        .envs(ctx.check_env())
         .args(["--database-url", url])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -43,7 +43,7 @@ pub async fn run_overlay(ctx: &Ctx, ex: &Exercise, dir: &Path, name: &str) -> an
         check_time_limit: super::check_time_limit(),
         output_cap: OUTPUT_CAP,
         color: ctx.color,
-        env: Vec::new(),
+        env: ctx.check_env(),
         show_build: false,
     };
     let run = interruptible(&req).await;

@@ -35,12 +35,14 @@ pub struct Ctx {
     pub color: bool,
     pub db_flag: Option<String>,
     server: OnceCell<Server>,
+    /// The embedded server's in-memory tablespace for check databases.
+    fast_tablespace: std::sync::OnceLock<Option<String>>,
     runs: AtomicU32,
 }
 
 impl Ctx {
     pub fn new(course: Course, color: bool, db_flag: Option<String>) -> Ctx {
-        Ctx { course, color, db_flag, server: OnceCell::new(), runs: AtomicU32::new(0) }
+        Ctx { course, color, db_flag, server: OnceCell::new(), fast_tablespace: std::sync::OnceLock::new(), runs: AtomicU32::new(0) }
     }
 
     /// The server checks run on, made ready once per process: reachable,
@@ -55,6 +57,12 @@ impl Ctx {
                     admin.sweep_crashed_runs().await?;
                 }
                 admin.close().await;
+                let fast = if server.origin == crate::db::Origin::Embedded {
+                    crate::db::fast::ensure(&server.url).await
+                } else {
+                    None
+                };
+                let _ = self.fast_tablespace.set(fast);
                 Ok(server)
             })
             .await
@@ -68,6 +76,14 @@ impl Ctx {
         let url = admin.sandbox(&server, slug).await?;
         admin.close().await;
         Ok(url)
+    }
+
+    /// Environment for check processes: where to create their databases.
+    pub fn check_env(&self) -> Vec<(String, String)> {
+        match self.fast_tablespace.get() {
+            Some(Some(name)) => vec![("WORKBOOK_TABLESPACE".to_owned(), name.clone())],
+            _ => Vec::new(),
+        }
     }
 
     /// A database-name prefix no other run shares.
@@ -112,7 +128,7 @@ impl Ctx {
             check_time_limit: check_time_limit(),
             output_cap: OUTPUT_CAP,
             color: self.color,
-            env: Vec::new(),
+            env: self.check_env(),
             show_build,
         };
         interruptible(&req).await

@@ -356,6 +356,8 @@ impl Cluster {
         let _lock = self.lock(LockKind::Exclusive)?;
         let account = Account::current()?;
         let layout = self.layout(&account, false)?;
+        // The in-memory tablespace of its check databases goes with it.
+        super::fast::forget(&layout.data);
         if layout.home != self.dir && is_fallback_home(&layout.home) {
             remove_dir_if_present(&layout.home)?;
         } else {

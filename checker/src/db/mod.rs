@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod binaries;
 pub mod embedded;
+pub mod fast;
 
 use std::fmt;
 
