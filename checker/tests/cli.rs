@@ -300,7 +300,7 @@ fn ctrl_c_mid_check_exits_130_and_drops_the_runs_databases() {
         assert!(child.try_wait().unwrap().is_none(), "the run ended before it was interrupted");
         std::thread::sleep(Duration::from_millis(100));
     }
-    if std::env::var_os("WORKBOOK_TEST_DATABASE_URL").is_none() && std::env::var_os("WORKBOOK_FAST_TABLESPACE").is_none() {
+    if std::env::var_os("WORKBOOK_TEST_DATABASE_URL").is_none() && checker::db::fast::available() {
         // On the embedded default, check databases are made in memory.
         let places = tablespaces(&url, &prefix);
         assert!(places.iter().all(|t| t == "workbook_fast"), "{places:?}");

@@ -181,9 +181,13 @@ fn a_submission_role_cannot_reach_another_submissions_databases() {
         let server = checker::grade::server::GradingServer::start(dir.path().join("pg"), None).await.unwrap();
         let a = server.create_role(0).await.unwrap();
         let b = server.create_role(1).await.unwrap();
-        // A creates a database the way the support crate does.
+        // A creates a database the way the support crate does: in the
+        // in-memory tablespace, where the machine has one.
+        assert_eq!(server.tablespace.is_some(), checker::db::fast::available());
+        let place = server.tablespace.as_ref().map(|t| format!(r#" TABLESPACE "{t}""#)).unwrap_or_default();
+        let fast_dir = checker::db::fast::directory(&server.url).await;
         let mut conn_a = PgConnection::connect(&a.url).await.unwrap();
-        conn_a.execute(r#"CREATE DATABASE "wbchk_isolation_a""#).await.unwrap();
+        conn_a.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "wbchk_isolation_a"{place}"#))).await.unwrap();
         conn_a.execute(r#"REVOKE ALL ON DATABASE "wbchk_isolation_a" FROM PUBLIC"#).await.unwrap();
         let a_db = workbook::url_for_database(&a.url, "wbchk_isolation_a");
         PgConnection::connect(&a_db).await.expect("A reaches its own database").close().await.unwrap();
@@ -203,6 +207,7 @@ fn a_submission_role_cannot_reach_another_submissions_databases() {
         server.drop_role(&b).await;
         server.shutdown().await;
         assert!(!dir.path().join("pg").exists(), "the throwaway cluster is gone");
+        assert!(!fast_dir.is_some_and(|d| d.exists()), "and so is its tablespace directory");
     });
 }
 

@@ -7,8 +7,9 @@
 //! about 190 ms, most of it in the kernel's inode allocator. In a tmpfs
 //! directory they take 17 ms and drops 4 ms, however many came before.
 //!
-//! So the embedded server gets a tablespace in `/dev/shm`, and the checks
-//! create their databases there (`WORKBOOK_TABLESPACE`). Only check
+//! So the embedded server, and grading's throwaway cluster, get a
+//! tablespace in `/dev/shm`, and the checks create their databases there
+//! (`WORKBOOK_TABLESPACE`). Only check
 //! databases go there: they are dropped when the run ends, so losing the
 //! directory at a reboot loses nothing, and the next start puts it back.
 //! Sandboxes and the cluster itself stay on disk. Without a suitable tmpfs
@@ -35,9 +36,19 @@ pub async fn ensure(url: &str) -> Option<String> {
     ensure_under(url, Path::new("/dev/shm")).await
 }
 
-/// [`ensure`] with the tmpfs to use (tests give their own).
-pub async fn ensure_under(url: &str, shm: &Path) -> Option<String> {
-    if std::env::var("WORKBOOK_FAST_TABLESPACE").is_ok_and(|v| v == "off" || v == "0") {
+/// Whether check databases can go in memory on this machine: `/dev/shm`
+/// is a tmpfs with room, and `WORKBOOK_FAST_TABLESPACE` does not say off.
+pub fn available() -> bool {
+    !switched_off() && is_roomy_tmpfs(Path::new("/dev/shm"))
+}
+
+fn switched_off() -> bool {
+    std::env::var("WORKBOOK_FAST_TABLESPACE").is_ok_and(|v| v == "off" || v == "0")
+}
+
+/// [`ensure`] with the tmpfs to use.
+async fn ensure_under(url: &str, shm: &Path) -> Option<String> {
+    if switched_off() {
         return None;
     }
     let mut conn = PgConnection::connect(url).await.ok()?;

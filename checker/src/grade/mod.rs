@@ -44,6 +44,8 @@ struct Plan {
     exercises: Vec<Exercise>,
     checks: BTreeMap<String, Vec<String>>,
     timeout: Duration,
+    /// The throwaway cluster's in-memory tablespace for check databases.
+    tablespace: Option<String>,
 }
 
 pub async fn execute(ctx: &Ctx, args: &GradeArgs) -> anyhow::Result<Code> {
@@ -113,7 +115,13 @@ async fn grade_all(
         };
         checks.insert(ex.slug.clone(), runner::list_checks(&executable, &crate_dir).await?);
     }
-    let plan = Arc::new(Plan { course: ctx.course.clone(), exercises, checks, timeout: Duration::from_secs(args.timeout) });
+    let plan = Arc::new(Plan {
+        course: ctx.course.clone(),
+        exercises,
+        checks,
+        timeout: Duration::from_secs(args.timeout),
+        tablespace: server.tablespace.clone(),
+    });
 
     let bar = ProgressBar::new(submissions.len() as u64);
     bar.set_style(
@@ -203,7 +211,10 @@ async fn grade_one(
             output_cap: OUTPUT_CAP,
             color: false,
             // The same submission gets the same data on every grading run.
-            env: vec![("WORKBOOK_SEED".into(), stable_seed(&sub.student, &ex.slug).to_string())],
+            env: [("WORKBOOK_SEED".to_owned(), stable_seed(&sub.student, &ex.slug).to_string())]
+                .into_iter()
+                .chain(plan.tablespace.clone().map(|t| ("WORKBOOK_TABLESPACE".to_owned(), t)))
+                .collect(),
             show_build: false,
         };
         let mut run = runner::run_exercise(&req).await;

@@ -22,6 +22,9 @@ pub struct GradingServer {
     cluster: Option<Cluster>,
     /// Prefix of every role this run creates.
     role_prefix: String,
+    /// On the throwaway cluster, the in-memory tablespace check databases
+    /// are made in (see `db::fast`); every submission role may use it.
+    pub tablespace: Option<String>,
 }
 
 /// A submission's own role.
@@ -37,7 +40,7 @@ impl GradingServer {
     pub async fn start(dir: PathBuf, url: Option<String>) -> Result<GradingServer, Failure> {
         let role_prefix = format!("wbgrade_{}_", std::process::id());
         if let Some(url) = url {
-            let server = GradingServer { url, cluster: None, role_prefix };
+            let server = GradingServer { url, cluster: None, role_prefix, tablespace: None };
             server.superuser().await?.close().await.ok();
             return Ok(server);
         }
@@ -52,7 +55,7 @@ impl GradingServer {
         .map_err(|e| Failure::env(format!("starting the grading server: {e}")))?
         .map_err(|e| Failure::env(format!("failed to {e}")))?;
         let (cluster, running) = running;
-        let server = GradingServer { url: running.url, cluster: Some(cluster), role_prefix };
+        let mut server = GradingServer { url: running.url, cluster: Some(cluster), role_prefix, tablespace: None };
         // Nobody but the superuser may use the template every database is
         // copied from, or create anything in the shared databases' public
         // schemas (already so on PostgreSQL 15+, not before).
@@ -72,6 +75,7 @@ impl GradingServer {
             .await
             .map_err(|e| Failure::env(format!("securing template1: {e}")))?;
         t1.close().await.ok();
+        server.tablespace = crate::db::fast::ensure(&server.url).await;
         Ok(server)
     }
 
@@ -115,6 +119,11 @@ impl GradingServer {
             conn.execute(sqlx::AssertSqlSafe(format!(r#"GRANT CONNECT ON DATABASE postgres TO "{name}""#)))
                 .await
                 .map_err(|e| Failure::env(format!("granting {name} its admin connection: {e}")))?;
+        }
+        if let Some(t) = &self.tablespace {
+            conn.execute(sqlx::AssertSqlSafe(format!(r#"GRANT CREATE ON TABLESPACE "{t}" TO "{name}""#)))
+                .await
+                .map_err(|e| Failure::env(format!("granting {name} the check tablespace: {e}")))?;
         }
         conn.close().await.ok();
         let url = with_credentials(&self.url, &name, &password);
