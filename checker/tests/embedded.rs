@@ -662,6 +662,13 @@ fn check_databases_get_an_in_memory_tablespace_that_survives_a_reboot() {
     assert_eq!(place("wbchk_2_fast"), name);
     psql(&url, "DROP DATABASE wbchk_2_fast");
 
+    // A cluster made again at the same path (`target/` deleted) finds the
+    // old one's directory, contents and all, and takes it over.
+    psql(&url, &format!("DROP TABLESPACE {name}"));
+    std::fs::create_dir_all(dir.join("PG_15_left_behind/12345")).unwrap();
+    assert_eq!(rt.block_on(fast::ensure(&url)).as_deref(), Some(name.as_str()), "a leftover directory is replaced");
+    assert!(!dir.join("PG_15_left_behind").exists());
+
     // Deleting the cluster deletes its tablespace directory too.
     drop(s);
     assert!(!dir.exists(), "{} is left behind", dir.display());

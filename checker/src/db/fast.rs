@@ -185,12 +185,15 @@ fn has_contents(dir: &Path) -> bool {
 
 /// An empty directory owned by the server's account (the owner of its data
 /// directory), as CREATE TABLESPACE requires.
+///
+/// Called only when this cluster has no such tablespace, under the lock.
+/// The directory is named after this cluster's data directory, so anything
+/// already there was left by an earlier cluster at the same path (the
+/// course's `target/` deleted and the server made again): it is replaced.
 fn make_dir_for_server(dir: &Path, data_dir: &Path) -> bool {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let Ok(owner) = std::fs::metadata(data_dir) else { return false };
-    // An empty one left behind is replaced; one with contents is not ours
-    // to delete, and CREATE TABLESPACE will refuse it.
-    let _ = std::fs::remove_dir(dir);
+    let _ = std::fs::remove_dir_all(dir);
     if std::fs::create_dir(dir).is_err() {
         return false;
     }
