@@ -76,11 +76,10 @@ impl Progress {
 
     /// The current exercise: the one chosen last, else the first unsolved.
     pub fn current<'c>(&self, course: &'c Course) -> Option<&'c crate::course::Exercise> {
-        if let Some(slug) = &self.current {
-            if let Some(ex) = course.exercises.iter().find(|e| &e.slug == slug) {
+        if let Some(slug) = &self.current
+            && let Some(ex) = course.exercises.iter().find(|e| &e.slug == slug) {
                 return Some(ex);
             }
-        }
         course.exercises.iter().find(|e| !self.done.contains(&e.slug)).or_else(|| course.exercises.last())
     }
 

@@ -21,15 +21,6 @@ pub fn kill_group(pgid: u32) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn this_process_is_alive_and_an_impossible_pid_is_not() {
-        assert!(super::process_alive(std::process::id()));
-        assert!(!super::process_alive(i32::MAX as u32 - 1));
-    }
-}
-
 /// Makes the child receive SIGKILL when the checker dies, even by SIGKILL
 /// itself: a check process in its own group would otherwise outlive it.
 #[cfg(target_os = "linux")]
@@ -80,5 +71,14 @@ impl Drop for GroupGuard {
         if let Some(pgid) = self.0 {
             kill_group(pgid);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_process_is_alive_and_an_impossible_pid_is_not() {
+        assert!(super::process_alive(std::process::id()));
+        assert!(!super::process_alive(i32::MAX as u32 - 1));
     }
 }

@@ -180,11 +180,10 @@ fn spawn_input(tx: mpsc::UnboundedSender<Event>, raw: bool) {
                     KeyCode::Esc => Some(Input::Quit),
                     _ => None,
                 };
-                if let Some(i) = input {
-                    if tx.send(Event::Key(i)).is_err() {
+                if let Some(i) = input
+                    && tx.send(Event::Key(i)).is_err() {
                         return;
                     }
-                }
             }
         } else {
             let mut line = String::new();
@@ -195,11 +194,10 @@ fn spawn_input(tx: mpsc::UnboundedSender<Event>, raw: bool) {
                     Ok(0) | Err(_) => return,
                     Ok(_) => {
                         let c = line.trim().chars().next().unwrap_or('\n');
-                        if let Some(i) = parse_key(c) {
-                            if tx.send(Event::Key(i)).is_err() {
+                        if let Some(i) = parse_key(c)
+                            && tx.send(Event::Key(i)).is_err() {
                                 return;
                             }
-                        }
                     }
                 }
             }

@@ -104,12 +104,11 @@ impl Admin {
         let mut swept = 0;
         for name in self.databases_with_prefix(CHECK_PREFIX).await? {
             let pid = name[CHECK_PREFIX.len()..].split('_').next().and_then(|p| p.parse::<u32>().ok());
-            if let Some(pid) = pid {
-                if !sys::process_alive(pid) {
+            if let Some(pid) = pid
+                && !sys::process_alive(pid) {
                     self.drop_database(&name).await?;
                     swept += 1;
                 }
-            }
         }
         Ok(swept)
     }

@@ -60,11 +60,10 @@ pub fn configured_url(course: &Course, flag: Option<&str>) -> Option<(String, Or
     if let Some(url) = flag.filter(|u| !u.trim().is_empty()) {
         return Some((url.to_owned(), Origin::Flag));
     }
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        if !url.trim().is_empty() {
+    if let Ok(url) = std::env::var("DATABASE_URL")
+        && !url.trim().is_empty() {
             return Some((url, Origin::Env));
         }
-    }
     dotenv_value(&course.root.join(".env"), "DATABASE_URL")
         .filter(|u| !u.is_empty())
         .map(|u| (u, Origin::DotEnv))

@@ -252,11 +252,10 @@ async fn rerun_alone(run: &mut ExerciseRun, req: &RunRequest) {
         }
         let mut opts = req.exec_options(executable.clone(), Some(check.name.clone()));
         opts.db_prefix = format!("{}a{i}", req.db_prefix);
-        if let Ok(alone) = runner::execute(&opts).await {
-            if let Some(result) = alone.checks.into_iter().next() {
+        if let Ok(alone) = runner::execute(&opts).await
+            && let Some(result) = alone.checks.into_iter().next() {
                 *check = result;
             }
-        }
     }
 }
 
@@ -425,11 +424,10 @@ fn read_roster(path: &Path) -> Result<BTreeMap<String, String>, Failure> {
     let mut map = BTreeMap::new();
     for line in lines {
         let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
-        if let (Some(f), Some(s)) = (fields.get(folder), fields.get(student)) {
-            if !f.is_empty() && !s.is_empty() {
+        if let (Some(f), Some(s)) = (fields.get(folder), fields.get(student))
+            && !f.is_empty() && !s.is_empty() {
                 map.insert((*f).to_owned(), (*s).to_owned());
             }
-        }
     }
     Ok(map)
 }

@@ -111,13 +111,11 @@ pub async fn build_checks(
         let Ok(msg) = serde_json::from_str::<Message>(line) else { continue };
         match msg.reason.as_str() {
             "compiler-message" => {
-                if let Some(d) = msg.message {
-                    if d.level == "error" {
-                        if let Some(r) = d.rendered {
+                if let Some(d) = msg.message
+                    && d.level == "error"
+                        && let Some(r) = d.rendered {
                             diagnostics.push_str(&r);
                         }
-                    }
-                }
             }
             "compiler-artifact" => {
                 let is_checks = msg.target.as_ref().is_some_and(|t| t.name == "checks");

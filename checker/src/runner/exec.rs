@@ -112,11 +112,10 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         }
     };
     let truncated = out_over || err_over;
-    if timed_out || truncated {
-        if let Some(pgid) = pgid {
+    if (timed_out || truncated)
+        && let Some(pgid) = pgid {
             sys::kill_group(pgid);
         }
-    }
     // Reap it (and kill any straggler in its group) before cleaning up.
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
     if let Some(pgid) = pgid {

@@ -17,8 +17,8 @@ pub fn libtest(stdout: &str) -> Parsed {
     let mut parsed = Parsed::default();
     let mut current: Option<(String, String)> = None;
     for line in stdout.lines() {
-        if let Some(rest) = line.strip_prefix("test ") {
-            if let Some((name, result)) = rest.rsplit_once(" ... ") {
+        if let Some(rest) = line.strip_prefix("test ")
+            && let Some((name, result)) = rest.rsplit_once(" ... ") {
                 let status = match result.trim() {
                     "ok" => Some(Status::Passed),
                     "FAILED" => Some(Status::Failed),
@@ -29,7 +29,6 @@ pub fn libtest(stdout: &str) -> Parsed {
                     continue;
                 }
             }
-        }
         if let Some(name) = section_header(line) {
             if let Some((n, text)) = current.take() {
                 parsed.outputs.insert(n, text.trim_end().to_owned());

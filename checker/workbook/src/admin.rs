@@ -26,11 +26,10 @@ pub fn admin_url() -> &'static str {
 }
 
 fn find_admin_url() -> Option<String> {
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        if !url.trim().is_empty() {
+    if let Ok(url) = std::env::var("DATABASE_URL")
+        && !url.trim().is_empty() {
             return Some(url);
         }
-    }
     let root = workspace_root()?;
     if let Some(url) = dotenv_value(&root.join(".env"), "DATABASE_URL") {
         return Some(url);

@@ -11,6 +11,10 @@ static LOCK: Mutex<()> = Mutex::new(());
 
 /// Runs `body` with `key` set to `value` (or removed, for `None`), then
 /// restores what was there before.
+#[expect(
+    clippy::await_holding_lock,
+    reason = "held on purpose: the variable must stay set while body runs, and other checks (on other threads) wait"
+)]
 pub async fn with_var<R>(key: &str, value: Option<&str>, body: impl AsyncFnOnce() -> R) -> R {
     // The harness reads its own server URL before any check body runs;
     // make sure that happened before the variable changes under it.

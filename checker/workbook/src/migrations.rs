@@ -204,6 +204,7 @@ pub fn failure(doing: impl Into<String>, e: &MigrationError) -> Failure {
 /// The migrations in `dir`, oldest first, named as sqlx names them:
 /// `<version>_<description>.up.sql` and `.down.sql`, or a plain
 /// `<version>_<description>.sql` that cannot be reverted.
+#[expect(clippy::result_large_err, reason = "one error per run; checks match on its variants by value")]
 pub fn files(dir: &Path) -> Result<Vec<MigrationFile>, MigrationError> {
     let source_error = |message: String| MigrationError::Source { dir: dir.to_path_buf(), message };
     let entries = std::fs::read_dir(dir).map_err(|e| source_error(format!("cannot read the directory: {e}")))?;
