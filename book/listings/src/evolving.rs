@@ -40,8 +40,14 @@ mod tests {
     use super::*;
     use workbook::check;
 
+    /// A directory of migration files of this test's own. (Not named by
+    /// `workbook::data`: each test thread draws the same words from the
+    /// run's seed, and two tests running at once shared one directory.)
     fn scratch(files: &[(&str, &str)]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("wb-listing-{}-{}", std::process::id(), workbook::data::word(8)));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("wb-listing-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         for (name, text) in files {
             std::fs::write(dir.join(name), text).unwrap();
