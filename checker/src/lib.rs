@@ -9,6 +9,7 @@ pub mod course;
 pub mod db;
 pub mod exit;
 pub mod grade;
+pub mod hash;
 pub mod migrate;
 pub mod progress;
 pub mod report;

@@ -809,12 +809,7 @@ fn free_port() -> Result<u16, EmbeddedError> {
 /// `/var/tmp/workbook-pg-<hash of dir>`: stable per cluster directory, so
 /// two checkouts never share a server, and outside any private home.
 fn fallback_home(dir: &Path) -> PathBuf {
-    // FNV-1a: tiny, and unlike std's hasher stable across Rust releases.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in dir.as_os_str().as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::hash::fnv1a(dir.as_os_str().as_bytes().iter().copied());
     PathBuf::from(format!("/var/tmp/workbook-pg-{:012x}", hash >> 16))
 }
 

@@ -91,10 +91,7 @@ fn location(shm: &Path, data_dir: &Path) -> Option<PathBuf> {
         return None;
     }
     // One directory per cluster: two course clones each have their own.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in data_dir.to_string_lossy().bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::hash::fnv1a(data_dir.to_string_lossy().bytes());
     Some(shm.join(format!("workbook-{h:016x}")))
 }
 

@@ -332,12 +332,7 @@ fn check_message(c: &runner::CheckResult) -> String {
 /// A seed that depends only on the student and the exercise (FNV-1a, so
 /// it does not change with the Rust version).
 fn stable_seed(student: &str, slug: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in student.bytes().chain([0]).chain(slug.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    crate::hash::fnv1a(student.bytes().chain([0]).chain(slug.bytes()))
 }
 
 /// Files a submission changed outside `exercises/`: none of them is used.

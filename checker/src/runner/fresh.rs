@@ -11,13 +11,12 @@
 //!
 //! Either way the checks would run a binary built from other sources. So
 //! the checker keeps its own record per crate, in the target dir next to
-//! cargo's: a hash of the crate's files and when that build started. When
+//! cargo's: a hash (FNV-1a) of the crate's files and when that build started. When
 //! the files differ from the record but none is newer than that build,
 //! they get a new modification time, and cargo rebuilds. A file saved in
 //! the usual way is newer than the build already, and is left alone (an
 //! editor would otherwise see its file change under it).
 
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -59,17 +58,22 @@ pub fn after_build(p: &Pending) {
 
 /// A hash of the files' names and contents, and the newest modification time.
 fn survey(dir: &Path, files: &[String]) -> (u64, Option<SystemTime>) {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // Each file as its name, a NUL, its length and its bytes: no two sets
+    // of files run together into the same stream.
+    let mut all = Vec::new();
     let mut newest = None;
     for f in files {
         let path = dir.join(f);
-        f.hash(&mut h);
-        std::fs::read(&path).unwrap_or_default().hash(&mut h);
+        let contents = std::fs::read(&path).unwrap_or_default();
+        all.extend_from_slice(f.as_bytes());
+        all.push(0);
+        all.extend_from_slice(&(contents.len() as u64).to_le_bytes());
+        all.extend_from_slice(&contents);
         if let Ok(t) = std::fs::metadata(&path).and_then(|m| m.modified()) {
             newest = newest.max(Some(t));
         }
     }
-    (h.finish(), newest)
+    (crate::hash::fnv1a(all), newest)
 }
 
 fn read(record: &Path) -> Option<(u64, SystemTime)> {
