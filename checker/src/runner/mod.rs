@@ -150,29 +150,9 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
     let build_ms = started.elapsed().as_millis() as u64;
     let exe = match build {
         BuildOutput::Built { executable } => executable,
-        BuildOutput::Failed { diagnostics } => {
-            return Ok(ExerciseRun {
-                slug: req.slug.clone(),
-                outcome: Outcome::CompileError { diagnostics },
-                checks: Vec::new(),
-                build_ms,
-                check_ms: 0,
-                output_truncated: false,
-                crashed: false,
-                executable: None,
-            });
-        }
+        BuildOutput::Failed { diagnostics } => return Ok(unbuilt(req, Outcome::CompileError { diagnostics }, build_ms)),
         BuildOutput::TimedOut => {
-            return Ok(ExerciseRun {
-                slug: req.slug.clone(),
-                outcome: Outcome::TimedOut { limit_secs: BUILD_LIMIT.as_secs() },
-                checks: Vec::new(),
-                build_ms,
-                check_ms: 0,
-                output_truncated: false,
-                crashed: false,
-                executable: None,
-            });
+            return Ok(unbuilt(req, Outcome::TimedOut { limit_secs: BUILD_LIMIT.as_secs() }, build_ms));
         }
     };
     let started = Instant::now();
@@ -188,6 +168,20 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
         crashed: executed.crashed,
         executable: Some(opts.executable),
     })
+}
+
+/// A run that ended at the build: no binary, so no checks.
+fn unbuilt(req: &RunRequest, outcome: Outcome, build_ms: u64) -> ExerciseRun {
+    ExerciseRun {
+        slug: req.slug.clone(),
+        outcome,
+        checks: Vec::new(),
+        build_ms,
+        check_ms: 0,
+        output_truncated: false,
+        crashed: false,
+        executable: None,
+    }
 }
 
 /// Where the support crate writes a failed check's report.
