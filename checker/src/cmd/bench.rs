@@ -22,13 +22,11 @@ pub async fn execute(ctx: &Ctx, saves: usize) -> anyhow::Result<Code> {
     let server = ctx.server().await?.clone();
     println!("server: {} ({})", crate::db::redact(&server.url), server.origin);
 
-    let env = ctx.check_env();
-    let tablespace = env.iter().find(|(k, _)| k == "WORKBOOK_TABLESPACE").map(|(_, v)| v.clone());
-    match &tablespace {
+    match ctx.fast_tablespace() {
         Some(t) => println!("check databases: in memory (tablespace {t})"),
         None => println!("check databases: in the default tablespace"),
     }
-    let (create, drop) = database_times(&server.url, tablespace.as_deref(), 20).await?;
+    let (create, drop) = database_times(&server.url, ctx.fast_tablespace(), 20).await?;
     println!("create database: median {:>4} ms, worst {:>4} ms (20 runs)", median(&create), worst(&create));
     println!("drop database:   median {:>4} ms, worst {:>4} ms (20 runs)", median(&drop), worst(&drop));
 

@@ -78,12 +78,15 @@ impl Ctx {
         Ok(url)
     }
 
+    /// The embedded server's in-memory tablespace, once the server is
+    /// ready and if it has one.
+    pub fn fast_tablespace(&self) -> Option<&str> {
+        self.fast_tablespace.get().and_then(Option::as_deref)
+    }
+
     /// Environment for check processes: where to create their databases.
     pub fn check_env(&self) -> Vec<(String, String)> {
-        match self.fast_tablespace.get() {
-            Some(Some(name)) => vec![("WORKBOOK_TABLESPACE".to_owned(), name.clone())],
-            _ => Vec::new(),
-        }
+        crate::db::fast::check_env(self.fast_tablespace()).into_iter().collect()
     }
 
     /// A database-name prefix no other run shares.

@@ -9,9 +9,9 @@
 //!
 //! So the embedded server, and grading's throwaway cluster, get a
 //! tablespace in `/dev/shm`, and the checks create their databases there
-//! (`WORKBOOK_TABLESPACE`). Only check
-//! databases go there: they are dropped when the run ends, so losing the
-//! directory at a reboot loses nothing, and the next start puts it back.
+//! (`workbook::TABLESPACE_ENV`). Only check databases go there: they are
+//! dropped when the run ends, so losing the directory at a reboot loses
+//! nothing, and the next start puts it back.
 //! Sandboxes and the cluster itself stay on disk. Without a suitable tmpfs
 //! (none, or under 1 GiB free, as in a container's default 64 MiB
 //! `/dev/shm`), or with `WORKBOOK_FAST_TABLESPACE=off`, checks use the
@@ -74,14 +74,25 @@ pub fn forget(data_dir: &Path) {
 /// The tablespace's directory for the server at `url`, when it has one.
 pub async fn directory(url: &str) -> Option<PathBuf> {
     let mut conn = PgConnection::connect(url).await.ok()?;
-    let at: Option<String> = sqlx::query_scalar("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = $1")
-        .bind(NAME)
-        .fetch_optional(&mut conn)
-        .await
-        .ok()
-        .flatten();
+    let at = catalog_location(&mut conn).await;
     let _ = conn.close().await;
     at.map(PathBuf::from)
+}
+
+/// Where the server's catalog says the tablespace is, when it has one.
+async fn catalog_location(conn: &mut PgConnection) -> Option<String> {
+    sqlx::query_scalar("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = $1")
+        .bind(NAME)
+        .fetch_optional(conn)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The environment entry that makes check processes create their
+/// databases in `tablespace`.
+pub fn check_env(tablespace: Option<&str>) -> Option<(String, String)> {
+    tablespace.map(|t| (workbook::TABLESPACE_ENV.to_owned(), t.to_owned()))
 }
 
 /// The directory for this cluster's tablespace under `shm`, if `shm` is a
@@ -136,15 +147,9 @@ async fn prepare(conn: &mut PgConnection, dir: &Path, data_dir: &Path) -> bool {
 const LOCK_KEY: i64 = 0x7762_6661_7374;
 
 async fn prepare_locked(conn: &mut PgConnection, dir: &Path, data_dir: &Path) -> bool {
-    let found: Option<(String,)> = sqlx::query_as("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = $1")
-        .bind(NAME)
-        .fetch_optional(&mut *conn)
-        .await
-        .ok()
-        .flatten();
     let want = dir.to_string_lossy().into_owned();
-    if let Some((at,)) = &found {
-        if *at == want && has_contents(dir) {
+    if let Some(at) = catalog_location(conn).await {
+        if at == want && has_contents(dir) {
             return true;
         }
         // Its directory went away (or moved): whatever check databases it

@@ -213,7 +213,7 @@ async fn grade_one(
             // The same submission gets the same data on every grading run.
             env: [("WORKBOOK_SEED".to_owned(), stable_seed(&sub.student, &ex.slug).to_string())]
                 .into_iter()
-                .chain(plan.tablespace.clone().map(|t| ("WORKBOOK_TABLESPACE".to_owned(), t)))
+                .chain(crate::db::fast::check_env(plan.tablespace.as_deref()))
                 .collect(),
             show_build: false,
         };

@@ -113,10 +113,14 @@ pub(crate) async fn admin_connection() -> Result<PgConnection, sqlx::Error> {
 /// Creates `name`, owned by the admin URL's role, and closes it to every
 /// other role: when graded, each submission's role must not reach another
 /// submission's databases (PUBLIC may connect to a new database otherwise).
+/// The tablespace check databases are created in, when set (the checker
+/// sets it for its own servers; see the checker's `db::fast`).
+pub const TABLESPACE_ENV: &str = "WORKBOOK_TABLESPACE";
+
 pub(crate) async fn create_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
     // The checker's embedded server keeps check databases in memory
     // (`WORKBOOK_TABLESPACE`); should that fail, the default place serves.
-    let fast = std::env::var("WORKBOOK_TABLESPACE")
+    let fast = std::env::var(TABLESPACE_ENV)
         .ok()
         .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
     let in_fast = match fast {

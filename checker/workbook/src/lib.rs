@@ -18,7 +18,7 @@ pub mod steps;
 pub mod catalog;
 pub mod migrations;
 
-pub use admin::{CHECK_PREFIX, admin_url, dotenv_value, redact, url_for_database};
+pub use admin::{CHECK_PREFIX, TABLESPACE_ENV, admin_url, dotenv_value, redact, url_for_database};
 pub use check::{Db, check};
 pub use failure::{Failure, expect_eq};
 
