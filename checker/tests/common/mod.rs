@@ -15,13 +15,7 @@ pub fn workspace_root() -> PathBuf {
 /// The real `checker` binary, run from the workspace root with no
 /// database settings inherited from the developer's shell.
 pub fn checker() -> Command {
-    let mut cmd = Command::cargo_bin("checker").expect("the checker binary is built");
-    cmd.current_dir(workspace_root())
-        .env_remove("DATABASE_URL")
-        .env("WORKBOOK_STATE_DIR", state_dir())
-        .env("NO_COLOR", "1")
-        .env("RUST_BACKTRACE", "0");
-    cmd
+    Command::from_std(checker_std())
 }
 
 /// The same, as a plain `std::process::Command` (for spawning and signals).
