@@ -147,7 +147,9 @@ pub enum SeedAction {
 /// .env are not used. Give --database-url to grade on a server instead
 /// (its role needs CREATEDB and CREATEROLE).
 #[derive(Debug, Args)]
-#[command(after_help = "Writes to --out: grades.csv, grades.json, feedback/<student>.md, gradescope/<student>/results.json, junit/<student>.xml, classroom/<student>.json and .b64 (the GitHub Classroom grading reporter's input). Only the files info.toml marks editable are taken from a submission; the feedback lists what else it changed.")]
+#[command(
+    after_help = "Writes to --out: grades.csv, grades.json, feedback/<student>.md, gradescope/<student>/results.json, junit/<student>.xml, classroom/<student>.json and .b64 (the GitHub Classroom grading reporter's input). Only the files info.toml marks editable are taken from a submission; the feedback lists what else it changed."
+)]
 pub struct GradeArgs {
     /// A folder with one subfolder per student (a clone of their repository).
     pub submissions: PathBuf,

@@ -60,26 +60,22 @@ impl Course {
     /// Finds the course from `start` upwards (the directory holding
     /// `exercises/info.toml`) and reads it.
     pub fn discover(start: &Path) -> Result<Course, Failure> {
-        let root = start
-            .ancestors()
-            .find(|d| d.join("exercises/info.toml").is_file())
-            .ok_or_else(|| {
-                Failure::usage(format!(
-                    "no course here: {} has no exercises/info.toml above it.\n\
+        let root = start.ancestors().find(|d| d.join("exercises/info.toml").is_file()).ok_or_else(|| {
+            Failure::usage(format!(
+                "no course here: {} has no exercises/info.toml above it.\n\
                      Run the checker inside your clone of the workbook repository.",
-                    start.display()
-                ))
-            })?;
+                start.display()
+            ))
+        })?;
         Course::load(root)
     }
 
     pub fn load(root: &Path) -> Result<Course, Failure> {
         let path = root.join("exercises/info.toml");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Failure::env(format!("reading {}: {e}", path.display())))?;
-        let info: InfoFile = toml::from_str(&text).map_err(|e| {
-            Failure::usage(format!("{} is not valid: {e}", path.display()))
-        })?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Failure::env(format!("reading {}: {e}", path.display())))?;
+        let info: InfoFile =
+            toml::from_str(&text).map_err(|e| Failure::usage(format!("{} is not valid: {e}", path.display())))?;
         Ok(Course { root: root.to_path_buf(), exercises: info.exercises })
     }
 
@@ -97,9 +93,7 @@ impl Course {
     }
 
     pub fn target_dir(&self) -> PathBuf {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.root.join("target"))
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| self.root.join("target"))
     }
 
     /// The checker's own state under `target/workbook`.
@@ -202,10 +196,7 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "").unwrap();
         }
-        assert_eq!(
-            super::relative_files(dir.path()),
-            ["migrations/1_a.up.sql", "src/lib.rs", "src/target/x.rs"]
-        );
+        assert_eq!(super::relative_files(dir.path()), ["migrations/1_a.up.sql", "src/lib.rs", "src/target/x.rs"]);
     }
 
     #[test]

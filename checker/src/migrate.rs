@@ -233,12 +233,12 @@ pub async fn status(url: &str, dir: &Path) -> Result<Vec<Status>, MigrateError> 
 pub fn new(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), MigrateError> {
     let name = clean_name(name)?;
     std::fs::create_dir_all(dir).map_err(|source| MigrateError::Io { path: dir.to_path_buf(), source })?;
-    let newest = if dir.read_dir().map_err(|source| MigrateError::Io { path: dir.to_path_buf(), source })?.next().is_some()
-    {
-        engine::files(dir).map_err(|e| MigrateError::from_engine(e, "", dir))?.last().map(|f| f.version)
-    } else {
-        None
-    };
+    let newest =
+        if dir.read_dir().map_err(|source| MigrateError::Io { path: dir.to_path_buf(), source })?.next().is_some() {
+            engine::files(dir).map_err(|e| MigrateError::from_engine(e, "", dir))?.last().map(|f| f.version)
+        } else {
+            None
+        };
     let now: i64 = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string().parse().expect("14 digits fit in i64");
     let version = match newest {
         Some(v) if v >= now => v + 1,
@@ -268,7 +268,8 @@ pub fn new(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), MigrateError> {
 /// Lowercase, words joined by `_`: spaces and dashes become underscores,
 /// anything else is refused rather than guessed at.
 fn clean_name(name: &str) -> Result<String, MigrateError> {
-    let cleaned: String = name.trim().to_lowercase().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect();
+    let cleaned: String =
+        name.trim().to_lowercase().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect();
     let ok = !cleaned.is_empty()
         && cleaned.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && cleaned.chars().next().is_some_and(|c| c.is_ascii_lowercase());
@@ -295,9 +296,7 @@ fn down_name(up: &Path) -> String {
 
 /// The exercise a migrations directory belongs to: `exercises/<slug>/migrations`.
 fn exercise_of(dir: &Path) -> String {
-    dir.parent()
-        .and_then(Path::file_name)
-        .map_or_else(|| "<exercise>".to_owned(), |n| n.to_string_lossy().into_owned())
+    dir.parent().and_then(Path::file_name).map_or_else(|| "<exercise>".to_owned(), |n| n.to_string_lossy().into_owned())
 }
 
 /// The database named in a URL, for messages.

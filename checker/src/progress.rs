@@ -42,7 +42,10 @@ impl Progress {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Progress::default(), None),
             Err(e) => {
-                return (Progress::default(), Some(format!("could not read {}: {e}; starting without it", path.display())));
+                return (
+                    Progress::default(),
+                    Some(format!("could not read {}: {e}; starting without it", path.display())),
+                );
             }
         };
         match serde_json::from_slice(&bytes) {
@@ -77,9 +80,10 @@ impl Progress {
     /// The current exercise: the one chosen last, else the first unsolved.
     pub fn current<'c>(&self, course: &'c Course) -> Option<&'c crate::course::Exercise> {
         if let Some(slug) = &self.current
-            && let Some(ex) = course.exercises.iter().find(|e| &e.slug == slug) {
-                return Some(ex);
-            }
+            && let Some(ex) = course.exercises.iter().find(|e| &e.slug == slug)
+        {
+            return Some(ex);
+        }
         course.exercises.iter().find(|e| !self.done.contains(&e.slug)).or_else(|| course.exercises.last())
     }
 

@@ -82,9 +82,13 @@ pub fn next_step(e: &SeedError, exercise: &str) -> String {
         SeedError::Unpaired { .. } => {
             "Every seed is a pair: <version>_<name>.up.sql and <version>_<name>.down.sql.".to_owned()
         }
-        SeedError::Missing { .. } => "Restore the seed's files (git can bring them back), then run down again.".to_owned(),
+        SeedError::Missing { .. } => {
+            "Restore the seed's files (git can bring them back), then run down again.".to_owned()
+        }
         SeedError::Migrate { .. } => format!("Run `cargo checker migrate {exercise} up` to see the failing migration."),
-        SeedError::Read { .. } | SeedError::Database(_) => "Check that the database is running: `cargo checker db status`.".to_owned(),
+        SeedError::Read { .. } | SeedError::Database(_) => {
+            "Check that the database is running: `cargo checker db status`.".to_owned()
+        }
     }
 }
 

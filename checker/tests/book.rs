@@ -161,7 +161,9 @@ fn code_blocks(text: &str) -> (Vec<Block>, Vec<String>) {
                 let kind = match lang {
                     "sql" => {
                         if let Some(bad) = markers.iter().find(|m| !["fails", "ignore"].contains(m)) {
-                            problems.push(format!("line {line}: unknown marker `{bad}` on a sql block (use fails or ignore)"));
+                            problems.push(format!(
+                                "line {line}: unknown marker `{bad}` on a sql block (use fails or ignore)"
+                            ));
                         }
                         if markers.contains(&"ignore") {
                             Kind::SqlIgnored
@@ -390,9 +392,9 @@ async fn run_chapter(conn: &mut PgConnection, blocks: &[Block]) -> ChapterRun {
                         "line {}: this sql block failed; mark it ```sql,fails if that is the point\n{error}",
                         block.line
                     )),
-                    (Outcome::Rows(_), Kind::SqlFails) => run
-                        .problems
-                        .push(format!("line {}: this ```sql,fails block succeeded", block.line)),
+                    (Outcome::Rows(_), Kind::SqlFails) => {
+                        run.problems.push(format!("line {}: this ```sql,fails block succeeded", block.line))
+                    }
                     _ => {}
                 }
                 previous = Some(outcome);
@@ -568,13 +570,7 @@ fn the_book_builds_with_every_chapter_and_a_search_index() {
 /// Every `id="…"` in an HTML page: the anchors a link may point at.
 fn html_ids(page: &Path) -> Option<BTreeSet<String>> {
     let html = std::fs::read_to_string(page).ok()?;
-    Some(
-        html.split(" id=\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .map(str::to_owned)
-            .collect(),
-    )
+    Some(html.split(" id=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_owned).collect())
 }
 
 /// `path` with `.` and `..` resolved without touching the disk.
@@ -628,7 +624,9 @@ fn check_links(chapters: &[Chapter], src: &Path, html: &Path, repo: &Path) -> Ve
                 let target = lexical(&dir.join(path));
                 if path.ends_with(".md") {
                     if !target.starts_with(src) {
-                        complain("points at markdown outside book/src, which mdBook would rewrite to a missing .html".into());
+                        complain(
+                            "points at markdown outside book/src, which mdBook would rewrite to a missing .html".into(),
+                        );
                         continue;
                     }
                     if !target.is_file() {
@@ -647,8 +645,13 @@ fn check_links(chapters: &[Chapter], src: &Path, html: &Path, repo: &Path) -> Ve
             };
             if let Some(fragment) = fragment {
                 match html_ids(&page) {
-                    None => complain(format!("points into {}, which the build did not produce (is it in SUMMARY.md?)", page.display())),
-                    Some(ids) if !ids.contains(fragment) => complain(format!("names a heading #{fragment} that the page does not have")),
+                    None => complain(format!(
+                        "points into {}, which the build did not produce (is it in SUMMARY.md?)",
+                        page.display()
+                    )),
+                    Some(ids) if !ids.contains(fragment) => {
+                        complain(format!("names a heading #{fragment} that the page does not have"))
+                    }
                     Some(_) => {}
                 }
             }
@@ -683,15 +686,9 @@ fn the_link_check_catches_missing_pages_headings_and_files() {
     std::fs::write(src.join("a.md"), a).unwrap();
     let chapters = chapters_in(&src);
     let problems = check_links(&chapters, &src, &html, root.path());
-    let flagged: Vec<&str> = problems
-        .iter()
-        .map(|p| p.split('`').nth(1).expect("the problem quotes the link"))
-        .collect();
-    assert_eq!(
-        flagged,
-        ["part/c.md", "part/b.md#nope", "#nope", "../../missing.rs", "../../../x"],
-        "{problems:#?}"
-    );
+    let flagged: Vec<&str> =
+        problems.iter().map(|p| p.split('`').nth(1).expect("the problem quotes the link")).collect();
+    assert_eq!(flagged, ["part/c.md", "part/b.md#nope", "#nope", "../../missing.rs", "../../../x"], "{problems:#?}");
 }
 
 // ---------------------------------------------------------------------------

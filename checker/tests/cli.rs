@@ -69,11 +69,9 @@ fn list_names_every_exercise_in_course_order() {
 
 #[test]
 fn an_unknown_exercise_is_a_usage_error_that_suggests_the_closest() {
-    checker()
-        .args(["run", "conect"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no exercise named `conect`").and(predicate::str::contains("Did you mean `connect`?")));
+    checker().args(["run", "conect"]).assert().code(2).stderr(
+        predicate::str::contains("no exercise named `conect`").and(predicate::str::contains("Did you mean `connect`?")),
+    );
 }
 
 #[test]
@@ -114,7 +112,13 @@ fn the_solution_passes_on_an_external_server_given_by_database_url() {
         .arg(copy.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = json(&out.stdout);
     let all = statuses(&run);
     assert!(all.len() >= 8 && all.iter().all(|(_, s)| s == "passed"), "{all:?}");
@@ -130,11 +134,7 @@ fn the_solution_passes_on_the_embedded_default() {
 
 #[test]
 fn a_compile_error_shows_the_compilers_message_at_the_students_file() {
-    let out = checker()
-        .args(["dev", "try", "connect"])
-        .arg(fixture("connect/does_not_compile"))
-        .output()
-        .unwrap();
+    let out = checker().args(["dev", "try", "connect"]).arg(fixture("connect/does_not_compile")).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("does not compile"), "{text}");
@@ -152,7 +152,8 @@ fn a_check_that_awaits_forever_is_stopped_at_the_check_time_limit() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let run = json(&out.stdout);
-    let hung: Vec<_> = run["checks"].as_array().unwrap().iter().filter(|c| c["detail"]["kind"] == "timed_out").collect();
+    let hung: Vec<_> =
+        run["checks"].as_array().unwrap().iter().filter(|c| c["detail"]["kind"] == "timed_out").collect();
     assert!(!hung.is_empty(), "{run:#}");
     assert!(hung.iter().all(|c| c["name"].as_str().unwrap().starts_with("health_check")), "{run:#}");
     // The checks that don't call health_check still pass.
@@ -218,7 +219,9 @@ fn a_server_that_refuses_connections_is_an_environment_error() {
         .args(["--database-url", &format!("postgres://nobody@127.0.0.1:{port}/postgres"), "run", "connect"])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("could not connect").and(predicate::str::contains("Nothing is listening there")));
+        .stderr(
+            predicate::str::contains("could not connect").and(predicate::str::contains("Nothing is listening there")),
+        );
 }
 
 #[test]
@@ -262,7 +265,8 @@ fn a_corrupted_progress_file_is_kept_aside_and_the_checker_goes_on() {
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unreadable") && err.contains("verify"), "{err}");
-    let kept = std::fs::read_dir(dir.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("corrupt"));
+    let kept =
+        std::fs::read_dir(dir.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("corrupt"));
     assert!(kept);
 }
 
@@ -311,7 +315,11 @@ fn ctrl_c_mid_check_exits_130_and_drops_the_runs_databases() {
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     let left = databases(&url, &prefix);
-    assert!(left.is_empty(), "no database of the interrupted run is left: {left:?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        left.is_empty(),
+        "no database of the interrupted run is left: {left:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

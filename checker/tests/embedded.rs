@@ -20,10 +20,7 @@ struct Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         if let Err(e) = self.cluster.destroy() {
-            eprintln!(
-                "could not clean up the cluster in {}: {e}",
-                self.dir.display()
-            );
+            eprintln!("could not clean up the cluster in {}: {e}", self.dir.display());
         }
     }
 }
@@ -45,11 +42,7 @@ fn scratch_with_mode(mode: u32) -> Scratch {
     let tmp = tempfile::tempdir().expect("a temporary directory");
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode)).expect("chmod");
     let dir = tmp.path().join("target/workbook/pg");
-    Scratch {
-        cluster: Cluster::new(&dir),
-        dir,
-        _tmp: tmp,
-    }
+    Scratch { cluster: Cluster::new(&dir), dir, _tmp: tmp }
 }
 
 fn is_root() -> bool {
@@ -60,18 +53,9 @@ fn is_root() -> bool {
 /// Runs one statement with the psql that goes with the server programs.
 fn psql(url: &str, sql: &str) -> String {
     let bins = PgBinaries::find().expect("the server programs");
-    let psql = bins
-        .psql()
-        .expect("psql is installed alongside the server programs");
-    let out = Command::new(&psql)
-        .args([url, "-X", "-A", "-t", "-c", sql])
-        .output()
-        .expect("running psql");
-    assert!(
-        out.status.success(),
-        "psql -c {sql:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let psql = bins.psql().expect("psql is installed alongside the server programs");
+    let out = Command::new(&psql).args([url, "-X", "-A", "-t", "-c", sql]).output().expect("running psql");
+    assert!(out.status.success(), "psql -c {sql:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -89,38 +73,14 @@ fn first_start_creates_a_private_server_that_answers_queries() {
     eprintln!("first start (initdb + start): {:?}", started.elapsed());
 
     assert!(running.started_now);
-    assert_ne!(
-        running.port, 5432,
-        "must never take the machine's own server's port"
-    );
-    assert_eq!(
-        running.url,
-        format!("postgres://workbook@127.0.0.1:{}/postgres", running.port)
-    );
-    assert!(
-        running.version.starts_with(|c: char| c.is_ascii_digit()),
-        "version {:?}",
-        running.version
-    );
+    assert_ne!(running.port, 5432, "must never take the machine's own server's port");
+    assert_eq!(running.url, format!("postgres://workbook@127.0.0.1:{}/postgres", running.port));
+    assert!(running.version.starts_with(|c: char| c.is_ascii_digit()), "version {:?}", running.version);
     let dir = std::fs::canonicalize(&s.dir).unwrap();
-    assert_eq!(
-        running.data_dir,
-        dir.join("data"),
-        "a reachable dir holds the data itself"
-    );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("url")).unwrap(),
-        running.url
-    );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("port")).unwrap(),
-        running.port.to_string()
-    );
-    assert!(
-        s.cluster.log_file().is_file(),
-        "the server logs to {}",
-        s.cluster.log_file().display()
-    );
+    assert_eq!(running.data_dir, dir.join("data"), "a reachable dir holds the data itself");
+    assert_eq!(std::fs::read_to_string(dir.join("url")).unwrap(), running.url);
+    assert_eq!(std::fs::read_to_string(dir.join("port")).unwrap(), running.port.to_string());
+    assert!(s.cluster.log_file().is_file(), "the server logs to {}", s.cluster.log_file().display());
 
     assert!(accepts(running.port));
     assert_eq!(psql(&running.url, "select 1"), "1");
@@ -159,28 +119,12 @@ fn ensure_running_again_reuses_the_same_server() {
 fn parallel_callers_end_up_with_one_server() {
     let s = scratch();
     let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4)
-            .map(|_| scope.spawn(|| Cluster::new(&s.dir).ensure_running()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("no panic"))
-            .collect()
+        let handles: Vec<_> = (0..4).map(|_| scope.spawn(|| Cluster::new(&s.dir).ensure_running())).collect();
+        handles.into_iter().map(|h| h.join().expect("no panic")).collect()
     });
-    let runs: Vec<_> = results
-        .into_iter()
-        .map(|r| r.expect("every caller gets the server"))
-        .collect();
-    assert!(
-        runs.iter()
-            .all(|r| r.pid == runs[0].pid && r.port == runs[0].port),
-        "{runs:?}"
-    );
-    assert_eq!(
-        runs.iter().filter(|r| r.started_now).count(),
-        1,
-        "exactly one caller starts it: {runs:?}"
-    );
+    let runs: Vec<_> = results.into_iter().map(|r| r.expect("every caller gets the server")).collect();
+    assert!(runs.iter().all(|r| r.pid == runs[0].pid && r.port == runs[0].port), "{runs:?}");
+    assert_eq!(runs.iter().filter(|r| r.started_now).count(), 1, "exactly one caller starts it: {runs:?}");
 }
 
 #[test]
@@ -189,56 +133,32 @@ fn stop_then_start_keeps_the_data() {
     let first = s.cluster.ensure_running().unwrap();
     psql(&first.url, "create database kept_across_restarts");
 
-    assert!(
-        s.cluster.stop().unwrap(),
-        "stop reports that it stopped a server"
-    );
+    assert!(s.cluster.stop().unwrap(), "stop reports that it stopped a server");
     assert!(!accepts(first.port), "nothing listens after stop");
-    assert!(
-        !s.dir.join("url").exists(),
-        "the url is withdrawn while stopped"
-    );
+    assert!(!s.dir.join("url").exists(), "the url is withdrawn while stopped");
     match s.cluster.status().unwrap() {
         Status::Stopped { data_dir } => assert_eq!(data_dir, first.data_dir),
         other => panic!("expected Stopped, got {other:?}"),
     }
-    assert!(
-        !s.cluster.stop().unwrap(),
-        "stopping a stopped server is not an error"
-    );
+    assert!(!s.cluster.stop().unwrap(), "stopping a stopped server is not an error");
 
     let second = s.cluster.ensure_running().unwrap();
     assert!(second.started_now);
     assert_ne!(second.pid, first.pid);
-    assert_eq!(
-        second.port, first.port,
-        "the remembered port is reused while free"
-    );
-    assert_eq!(
-        psql(
-            &second.url,
-            "select count(*) from pg_database where datname = 'kept_across_restarts'"
-        ),
-        "1"
-    );
+    assert_eq!(second.port, first.port, "the remembered port is reused while free");
+    assert_eq!(psql(&second.url, "select count(*) from pg_database where datname = 'kept_across_restarts'"), "1");
 }
 
 #[test]
 fn a_killed_server_is_restarted_despite_its_leftover_pid_file() {
     let s = scratch();
     let first = s.cluster.ensure_running().unwrap();
-    let killed = Command::new("kill")
-        .args(["-9", &first.pid.to_string()])
-        .status()
-        .unwrap();
+    let killed = Command::new("kill").args(["-9", &first.pid.to_string()]).status().unwrap();
     assert!(killed.success());
     // kill returns before the kernel has torn the process down; until then
     // it still owns its listening socket and looks alive.
     wait_until_dead(first.pid);
-    assert!(
-        first.data_dir.join("postmaster.pid").exists(),
-        "a crash leaves the pid file behind"
-    );
+    assert!(first.data_dir.join("postmaster.pid").exists(), "a crash leaves the pid file behind");
 
     let second = s.cluster.ensure_running().unwrap();
     assert!(second.started_now);
@@ -254,10 +174,7 @@ fn wait_until_dead(pid: u32) {
             // A zombie has an empty command line.
             std::fs::read(format!("/proc/{pid}/cmdline")).map_or(true, |c| c.is_empty())
         } else {
-            let out = Command::new("ps")
-                .args(["-o", "stat=", "-p", &pid.to_string()])
-                .output()
-                .unwrap();
+            let out = Command::new("ps").args(["-o", "stat=", "-p", &pid.to_string()]).output().unwrap();
             !out.status.success() || String::from_utf8_lossy(&out.stdout).trim().starts_with('Z')
         };
         if dead {
@@ -283,13 +200,7 @@ fn a_pid_file_naming_a_live_stranger_does_not_block_start() {
     let forged: Vec<String> = real
         .lines()
         .enumerate()
-        .map(|(i, line)| {
-            if i == 0 {
-                stranger.id().to_string()
-            } else {
-                line.to_owned()
-            }
-        })
+        .map(|(i, line)| if i == 0 { stranger.id().to_string() } else { line.to_owned() })
         .collect();
     std::fs::write(&pid_file, forged.join("\n") + "\n").unwrap();
 
@@ -297,10 +208,7 @@ fn a_pid_file_naming_a_live_stranger_does_not_block_start() {
     let second = s.cluster.ensure_running();
     _ = stranger.kill();
     _ = stranger.wait();
-    assert!(
-        matches!(status.unwrap(), Status::Stopped { .. }),
-        "a stranger's pid is not a running server"
-    );
+    assert!(matches!(status.unwrap(), Status::Stopped { .. }), "a stranger's pid is not a running server");
     let second = second.unwrap();
     assert!(second.started_now);
     assert_eq!(psql(&second.url, "select 1"), "1");
@@ -316,10 +224,7 @@ fn an_empty_pid_file_left_by_a_crash_does_not_block_start() {
     assert!(s.cluster.stop().unwrap());
     std::fs::write(first.data_dir.join("postmaster.pid"), "").unwrap();
 
-    assert!(matches!(
-        s.cluster.status().unwrap(),
-        Status::Stopped { .. }
-    ));
+    assert!(matches!(s.cluster.status().unwrap(), Status::Stopped { .. }));
     let second = s.cluster.ensure_running().unwrap();
     assert!(second.started_now);
     assert_eq!(psql(&second.url, "select 1"), "1");
@@ -332,34 +237,14 @@ fn stranger_as_server_account() -> std::process::Child {
     if is_root() {
         let account = ["postgres", "nobody"]
             .into_iter()
-            .find(|a| {
-                Command::new("id")
-                    .arg(a)
-                    .output()
-                    .is_ok_and(|o| o.status.success())
-            })
+            .find(|a| Command::new("id").arg(a).output().is_ok_and(|o| o.status.success()))
             .expect("the account the cluster runs as");
         let group = format!(
             "--regid={}",
-            String::from_utf8(
-                Command::new("id")
-                    .args(["-g", account])
-                    .output()
-                    .unwrap()
-                    .stdout
-            )
-            .unwrap()
-            .trim()
+            String::from_utf8(Command::new("id").args(["-g", account]).output().unwrap().stdout).unwrap().trim()
         );
         return Command::new("setpriv")
-            .args([
-                &format!("--reuid={account}"),
-                &group,
-                "--clear-groups",
-                "--",
-                "sleep",
-                "60",
-            ])
+            .args([&format!("--reuid={account}"), &group, "--clear-groups", "--", "sleep", "60"])
             .spawn()
             .expect("setpriv (util-linux)");
     }
@@ -371,16 +256,12 @@ fn a_remembered_port_taken_by_someone_else_is_replaced() {
     let s = scratch();
     let first = s.cluster.ensure_running().unwrap();
     assert!(s.cluster.stop().unwrap());
-    let squatter =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, first.port)).expect("the port is free after stop");
+    let squatter = TcpListener::bind((Ipv4Addr::LOCALHOST, first.port)).expect("the port is free after stop");
 
     let second = s.cluster.ensure_running().unwrap();
     drop(squatter);
     assert_ne!(second.port, first.port);
-    assert_eq!(
-        std::fs::read_to_string(s.dir.join("port")).unwrap(),
-        second.port.to_string()
-    );
+    assert_eq!(std::fs::read_to_string(s.dir.join("port")).unwrap(), second.port.to_string());
     assert_eq!(psql(&second.url, "select 1"), "1");
 }
 
@@ -392,17 +273,8 @@ fn data_goes_where_the_server_account_can_reach_it() {
     if is_root() {
         // The scratch dir has mode 700 and the server runs as another account.
         let home = running.data_dir.parent().unwrap();
-        assert!(
-            home.starts_with("/var/tmp"),
-            "data in {}",
-            running.data_dir.display()
-        );
-        assert!(
-            home.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("workbook-pg-")
-        );
+        assert!(home.starts_with("/var/tmp"), "data in {}", running.data_dir.display());
+        assert!(home.file_name().unwrap().to_string_lossy().starts_with("workbook-pg-"));
         assert_eq!(
             std::fs::read_to_string(dir.join("datadir")).unwrap(),
             running.data_dir.to_string_lossy(),
@@ -411,27 +283,17 @@ fn data_goes_where_the_server_account_can_reach_it() {
         assert_eq!(s.cluster.log_file(), home.join("server.log"));
         assert!(s.cluster.log_file().is_file());
         // A fresh Cluster value (a later checker run) finds the same server.
-        assert_eq!(
-            Cluster::new(&s.dir).ensure_running().unwrap().pid,
-            running.pid
-        );
+        assert_eq!(Cluster::new(&s.dir).ensure_running().unwrap().pid, running.pid);
     } else {
         assert_eq!(running.data_dir, dir.join("data"));
     }
     drop(s);
-    assert!(
-        !running.data_dir.exists(),
-        "destroy removes the data, wherever it is"
-    );
+    assert!(!running.data_dir.exists(), "destroy removes the data, wherever it is");
 }
 
 #[test]
 fn with_no_server_programs_the_error_names_the_three_ways_out() {
-    let search = Search {
-        pg_bin: None,
-        path: Vec::new(),
-        install_dirs: false,
-    };
+    let search = Search { pg_bin: None, path: Vec::new(), install_dirs: false };
     let err = search.find().unwrap_err();
     assert!(matches!(err, EmbeddedError::NoBinaries { .. }), "{err:?}");
     let message = err.to_string();
@@ -445,47 +307,28 @@ fn with_no_server_programs_the_error_names_the_three_ways_out() {
         "DATABASE_URL",
         "--database-url",
     ] {
-        assert!(
-            message.contains(needle),
-            "{needle:?} missing from:\n{message}"
-        );
+        assert!(message.contains(needle), "{needle:?} missing from:\n{message}");
     }
 
     let tmp = tempfile::tempdir().unwrap();
     let cluster = Cluster::with_search(tmp.path().join("pg"), search);
-    assert!(matches!(
-        cluster.ensure_running(),
-        Err(EmbeddedError::NoBinaries { .. })
-    ));
+    assert!(matches!(cluster.ensure_running(), Err(EmbeddedError::NoBinaries { .. })));
     assert!(!tmp.path().join("pg/data").exists());
 }
 
 #[test]
 fn the_searched_places_are_listed() {
     let empty = tempfile::tempdir().unwrap();
-    let search = Search {
-        pg_bin: None,
-        path: vec![empty.path().to_path_buf()],
-        install_dirs: true,
-    };
+    let search = Search { pg_bin: None, path: vec![empty.path().to_path_buf()], install_dirs: true };
     let listed = match search.find() {
         // This machine has PostgreSQL in a usual place; the list is still
         // what the error would show.
         Ok(_) => return,
         Err(e) => e.to_string(),
     };
-    assert!(
-        listed.contains(&empty.path().display().to_string()),
-        "{listed}"
-    );
-    assert!(
-        listed.contains("/usr/lib/postgresql/<version>/bin"),
-        "{listed}"
-    );
-    assert!(
-        listed.contains("/opt/homebrew/opt/postgresql@<version>/bin"),
-        "{listed}"
-    );
+    assert!(listed.contains(&empty.path().display().to_string()), "{listed}");
+    assert!(listed.contains("/usr/lib/postgresql/<version>/bin"), "{listed}");
+    assert!(listed.contains("/opt/homebrew/opt/postgresql@<version>/bin"), "{listed}");
 }
 
 #[test]
@@ -497,10 +340,7 @@ fn workbook_pg_search_none_leaves_only_workbook_pg_bin() {
     });
     assert!(search.path.is_empty());
     assert!(!search.install_dirs);
-    assert!(matches!(
-        search.find(),
-        Err(EmbeddedError::NoBinaries { .. })
-    ));
+    assert!(matches!(search.find(), Err(EmbeddedError::NoBinaries { .. })));
 
     let search = Search::from_vars(|name| (name == "PATH").then(|| "/a:/b".into()));
     assert_eq!(search.path, [Path::new("/a"), Path::new("/b")]);
@@ -512,15 +352,9 @@ fn a_workbook_pg_bin_without_the_programs_is_reported_not_skipped() {
     let empty = tempfile::tempdir().unwrap();
     let search = Search::from_vars(|name| (name == "WORKBOOK_PG_BIN").then(|| empty.path().into()));
     let err = search.find().unwrap_err();
-    assert!(
-        matches!(err, EmbeddedError::PgBinUnusable { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, EmbeddedError::PgBinUnusable { .. }), "{err:?}");
     let message = err.to_string();
-    assert!(
-        message.contains(&empty.path().display().to_string()),
-        "{message}"
-    );
+    assert!(message.contains(&empty.path().display().to_string()), "{message}");
     assert!(message.contains("pg_ctl, initdb, postgres"), "{message}");
 }
 
@@ -530,13 +364,7 @@ fn a_pg_ctl_symlinked_into_path_leads_to_the_real_bin_directory() {
     let linked = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(real.tool("pg_ctl"), linked.path().join("pg_ctl")).unwrap();
 
-    let found = Search {
-        pg_bin: None,
-        path: vec![linked.path().to_path_buf()],
-        install_dirs: false,
-    }
-    .find()
-    .unwrap();
+    let found = Search { pg_bin: None, path: vec![linked.path().to_path_buf()], install_dirs: false }.find().unwrap();
     assert_eq!(found.dir, std::fs::canonicalize(&real.dir).unwrap());
     assert_eq!(found.version, real.version);
     assert!(found.tool("initdb").is_file());
@@ -555,20 +383,11 @@ fn a_failed_start_shows_the_log_tail_and_the_next_step() {
     let err = s.cluster.ensure_running().unwrap_err();
     assert!(matches!(err, EmbeddedError::Start { .. }), "{err:?}");
     let message = err.to_string();
-    assert!(
-        message.contains("syntax error"),
-        "the server's complaint is shown:\n{message}"
-    );
-    assert!(
-        message.contains(&s.cluster.log_file().display().to_string()),
-        "{message}"
-    );
+    assert!(message.contains("syntax error"), "the server's complaint is shown:\n{message}");
+    assert!(message.contains(&s.cluster.log_file().display().to_string()), "{message}");
     assert!(message.contains("Next:"), "{message}");
     assert!(message.contains("DATABASE_URL"), "{message}");
-    assert!(
-        !s.dir.join("url").exists(),
-        "no url is published for a server that is not running"
-    );
+    assert!(!s.dir.join("url").exists(), "no url is published for a server that is not running");
 }
 
 #[test]
@@ -583,37 +402,20 @@ fn a_failed_initdb_shows_its_output_and_leaves_no_half_made_cluster() {
     };
     script("pg_ctl", "echo 'pg_ctl (PostgreSQL) 15.4'");
     script("postgres", "exit 1");
-    script(
-        "initdb",
-        "echo 'initdb: error: could not write: No space left on device' >&2; exit 1",
-    );
+    script("initdb", "echo 'initdb: error: could not write: No space left on device' >&2; exit 1");
 
     let s = scratch();
     let cluster = Cluster::with_search(
         &s.dir,
-        Search {
-            pg_bin: Some(fake.path().to_path_buf()),
-            path: Vec::new(),
-            install_dirs: false,
-        },
+        Search { pg_bin: Some(fake.path().to_path_buf()), path: Vec::new(), install_dirs: false },
     );
     let err = cluster.ensure_running().unwrap_err();
     assert!(matches!(err, EmbeddedError::Initdb { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("No space left on device"), "{message}");
-    assert!(
-        message.contains(&cluster.log_file().display().to_string()),
-        "{message}"
-    );
-    assert!(
-        std::fs::read_to_string(cluster.log_file())
-            .unwrap()
-            .contains("No space left on device")
-    );
-    assert!(
-        matches!(cluster.status().unwrap(), Status::NotCreated),
-        "a failed init creates nothing"
-    );
+    assert!(message.contains(&cluster.log_file().display().to_string()), "{message}");
+    assert!(std::fs::read_to_string(cluster.log_file()).unwrap().contains("No space left on device"));
+    assert!(matches!(cluster.status().unwrap(), Status::NotCreated), "a failed init creates nothing");
 }
 
 #[test]
@@ -624,10 +426,7 @@ fn a_cluster_from_another_major_version_is_explained() {
     std::fs::write(first.data_dir.join("PG_VERSION"), "9.6\n").unwrap();
 
     let err = s.cluster.ensure_running().unwrap_err();
-    assert!(
-        matches!(err, EmbeddedError::VersionMismatch { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, EmbeddedError::VersionMismatch { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("PostgreSQL 9.6 created it"), "{message}");
     assert!(message.contains(&first.version), "{message}");
@@ -645,9 +444,12 @@ fn check_databases_get_an_in_memory_tablespace_that_survives_a_reboot() {
     let dir = rt.block_on(fast::directory(&url)).expect("the tablespace has a directory");
     assert!(dir.starts_with("/dev/shm") && dir.is_dir(), "{}", dir.display());
     let place = |db: &str| {
-        psql(&url, &format!(
-            "SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON d.dattablespace = t.oid WHERE d.datname = '{db}'"
-        ))
+        psql(
+            &url,
+            &format!(
+                "SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON d.dattablespace = t.oid WHERE d.datname = '{db}'"
+            ),
+        )
     };
     psql(&url, &format!("CREATE DATABASE wbchk_1_fast TABLESPACE {name}"));
     assert_eq!(place("wbchk_1_fast"), name);

@@ -166,10 +166,11 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
     let run = grade(class2.path(), again.path());
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     let second: Vec<(String, u32)> = grades(again.path()).into_iter().map(|r| (r.0, r.1)).collect();
-    let first: Vec<(String, u32)> = [("b_solved", "ada@uni.example"), ("c_starter", "c_starter"), ("h_floods", "h_floods")]
-        .iter()
-        .map(|(folder, id)| ((*folder).to_owned(), points(id)))
-        .collect();
+    let first: Vec<(String, u32)> =
+        [("b_solved", "ada@uni.example"), ("c_starter", "c_starter"), ("h_floods", "h_floods")]
+            .iter()
+            .map(|(folder, id)| ((*folder).to_owned(), points(id)))
+            .collect();
     assert_eq!(first, second);
 }
 
@@ -199,7 +200,10 @@ fn a_submission_role_cannot_reach_another_submissions_databases() {
         let drop = conn_b.execute(r#"DROP DATABASE "wbchk_isolation_a" WITH (FORCE)"#).await;
         assert!(drop.unwrap_err().to_string().contains("must be owner"));
         let superuser = common::with_user(&b.url, "workbook");
-        assert!(PgConnection::connect(&superuser).await.is_err(), "no one signs in as the superuser without its password");
+        assert!(
+            PgConnection::connect(&superuser).await.is_err(),
+            "no one signs in as the superuser without its password"
+        );
         conn_b.close().await.unwrap();
         conn_a.close().await.unwrap();
 

@@ -119,8 +119,11 @@ async fn editing_an_applied_migration_is_refused_with_why_and_what_to_do() {
     let url = db.url.clone();
     {
         migrate::up(&url, &dir).await.unwrap();
-        std::fs::write(dir.join("1_create_books.up.sql"), "CREATE TABLE books (id bigserial PRIMARY KEY, title text);\n")
-            .unwrap();
+        std::fs::write(
+            dir.join("1_create_books.up.sql"),
+            "CREATE TABLE books (id bigserial PRIMARY KEY, title text);\n",
+        )
+        .unwrap();
         let status = migrate::status(&url, &dir).await.unwrap();
         assert_eq!(states(&status), [(1, State::Modified), (2, State::Applied)]);
 

@@ -79,25 +79,43 @@ fn misses(mistakes: &[Mistake]) -> Vec<String> {
 fn migration_mistakes_are_caught() {
     let misses = misses(&[
         m("first_migration", "missing_down", false, "down_leaves_the_schema_exactly_as_it_was", &["has no down file"]),
-        m("first_migration", "down_leaves_index", false, "down_leaves_the_schema_exactly_as_it_was", &[
-            "left behind",
-            "students_cohort_idx",
-        ]),
-        m("first_migration", "down_leaves_type", false, "down_leaves_the_schema_exactly_as_it_was", &[
-            "enum type cohort_season",
-        ]),
+        m(
+            "first_migration",
+            "down_leaves_index",
+            false,
+            "down_leaves_the_schema_exactly_as_it_was",
+            &["left behind", "students_cohort_idx"],
+        ),
+        m(
+            "first_migration",
+            "down_leaves_type",
+            false,
+            "down_leaves_the_schema_exactly_as_it_was",
+            &["enum type cohort_season"],
+        ),
         m("first_migration", "nullable_column", false, "every_column_is_not_null", &["accept NULL: cohort"]),
-        m("first_migration", "missing_default", false, "created_at_and_updated_at_default_to_now", &[
-            "updated_at has no default",
-        ]),
+        m(
+            "first_migration",
+            "missing_default",
+            false,
+            "created_at_and_updated_at_default_to_now",
+            &["updated_at has no default"],
+        ),
         m("first_migration", "missing_unique", false, "email_is_unique", &["UNIQUE"]),
-        m("first_migration", "camel_case_column", false, "students_has_exactly_the_expected_columns", &[
-            "not expected: createdAt",
-        ]),
-        m("first_migration", "syntax_error", false, "the_up_migration_creates_a_students_table", &[
-            "create_students.up.sql:4:25",
-            "syntax error",
-        ]),
+        m(
+            "first_migration",
+            "camel_case_column",
+            false,
+            "students_has_exactly_the_expected_columns",
+            &["not expected: createdAt"],
+        ),
+        m(
+            "first_migration",
+            "syntax_error",
+            false,
+            "the_up_migration_creates_a_students_table",
+            &["create_students.up.sql:4:25", "syntax error"],
+        ),
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
@@ -107,19 +125,34 @@ fn crud_mistakes_are_caught() {
     let misses = misses(&[
         m("student_directory", "find_fetch_one", false, "find_with_an_unknown_id_is_none", &["Ok(None)"]),
         m("student_directory", "delete_always_true", false, "delete_with_an_unknown_id_is_false", &["Ok(false)"]),
-        m("student_directory", "no_23505", false, "duplicate_email_is_rejected_with_email_taken", &[
-            "EmailTaken",
-            "23505",
-        ]),
-        m("student_directory", "no_updated_at", false, "update_changes_the_fields_and_bumps_updated_at", &[
-            "updated_at",
-        ]),
-        m("student_directory", "formatted_insert", false, "values_travel_as_bind_parameters_not_inside_the_sql", &[
-            "inside the SQL",
-        ]),
-        m("student_directory", "order_by_name_only", false, "list_returns_every_student_ordered_by_name_then_id", &[
-            "in this order",
-        ]),
+        m(
+            "student_directory",
+            "no_23505",
+            false,
+            "duplicate_email_is_rejected_with_email_taken",
+            &["EmailTaken", "23505"],
+        ),
+        m(
+            "student_directory",
+            "no_updated_at",
+            false,
+            "update_changes_the_fields_and_bumps_updated_at",
+            &["updated_at"],
+        ),
+        m(
+            "student_directory",
+            "formatted_insert",
+            false,
+            "values_travel_as_bind_parameters_not_inside_the_sql",
+            &["inside the SQL"],
+        ),
+        m(
+            "student_directory",
+            "order_by_name_only",
+            false,
+            "list_returns_every_student_ordered_by_name_then_id",
+            &["in this order"],
+        ),
         m("student_directory", "update_no_where", false, "update_with_an_unknown_id_is_none", &["Ok(None)"]),
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
@@ -128,20 +161,35 @@ fn crud_mistakes_are_caught() {
 #[test]
 fn seed_and_schema_evolution_mistakes_are_caught() {
     let misses = misses(&[
-        m("evolving_schema", "one_step_not_null", true, "step_2_adds_plan_to_a_table_that_already_has_rows", &[
-            "contains null values",
-            "2_add_plan.up.sql",
-        ]),
-        m("evolving_schema", "rename_breaks_old_readers", true, "step_3_lets_old_and_new_code_read_every_name", &[
-            "column \\\"fullname\\\" does not exist",
-        ]),
-        m("evolving_schema", "index_inside_transaction", true, "step_5_does_not_block_writes_while_it_builds", &[
-            "lock timeout",
-        ]),
+        m(
+            "evolving_schema",
+            "one_step_not_null",
+            true,
+            "step_2_adds_plan_to_a_table_that_already_has_rows",
+            &["contains null values", "2_add_plan.up.sql"],
+        ),
+        m(
+            "evolving_schema",
+            "rename_breaks_old_readers",
+            true,
+            "step_3_lets_old_and_new_code_read_every_name",
+            &["column \\\"fullname\\\" does not exist"],
+        ),
+        m(
+            "evolving_schema",
+            "index_inside_transaction",
+            true,
+            "step_5_does_not_block_writes_while_it_builds",
+            &["lock timeout"],
+        ),
         m("seeds", "non_idempotent_seed", true, "seeding_twice_leaves_exactly_the_same_rows", &["duplicate key"]),
-        m("seeds", "down_deletes_user_rows", true, "seed_down_keeps_rows_people_created", &[
-            "deleted or changed rows it did not create",
-        ]),
+        m(
+            "seeds",
+            "down_deletes_user_rows",
+            true,
+            "seed_down_keeps_rows_people_created",
+            &["deleted or changed rows it did not create"],
+        ),
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
@@ -149,25 +197,42 @@ fn seed_and_schema_evolution_mistakes_are_caught() {
 #[test]
 fn association_mistakes_are_caught() {
     let misses = misses(&[
-        m("associations", "n_plus_one", true, "users_with_posts_batched_takes_one_statement_per_collection_not_per_user", &[
-            "N+1",
-            "statements:",
-        ]),
-        m("associations", "inner_join_drops_childless", true, "users_with_posts_joined_keeps_users_who_have_no_posts", &[
-            "without posts are missing",
-        ]),
-        m("associations", "missing_foreign_key", true, "every_association_is_a_foreign_key_with_its_on_delete_rule", &[
-            "comments.post_id: no foreign key",
-        ]),
-        m("associations", "missing_index", true, "every_foreign_key_column_has_an_index", &[
-            "no index starts with comments.user_id",
-        ]),
-        m("associations", "cartesian_join", true, "users_with_posts_and_comments_sends_no_more_rows_than_it_loads", &[
-            "rows over the wire",
-        ]),
-        m("associations", "tag_filter_trims_posts", true, "users_with_a_post_tagged_keeps_all_their_posts", &[
-            "posts",
-        ]),
+        m(
+            "associations",
+            "n_plus_one",
+            true,
+            "users_with_posts_batched_takes_one_statement_per_collection_not_per_user",
+            &["N+1", "statements:"],
+        ),
+        m(
+            "associations",
+            "inner_join_drops_childless",
+            true,
+            "users_with_posts_joined_keeps_users_who_have_no_posts",
+            &["without posts are missing"],
+        ),
+        m(
+            "associations",
+            "missing_foreign_key",
+            true,
+            "every_association_is_a_foreign_key_with_its_on_delete_rule",
+            &["comments.post_id: no foreign key"],
+        ),
+        m(
+            "associations",
+            "missing_index",
+            true,
+            "every_foreign_key_column_has_an_index",
+            &["no index starts with comments.user_id"],
+        ),
+        m(
+            "associations",
+            "cartesian_join",
+            true,
+            "users_with_posts_and_comments_sends_no_more_rows_than_it_loads",
+            &["rows over the wire"],
+        ),
+        m("associations", "tag_filter_trims_posts", true, "users_with_a_post_tagged_keeps_all_their_posts", &["posts"]),
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }

@@ -33,12 +33,7 @@ fn scratch_course() -> tempfile::TempDir {
         common::copy_tree(&root.join(part), &dir.path().join(part));
     }
     for part in ["Cargo.toml", "Cargo.lock", ".cargo", "checker", "book"] {
-        let status = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(root.join(part))
-            .arg(dir.path())
-            .status()
-            .unwrap();
+        let status = std::process::Command::new("cp").arg("-a").arg(root.join(part)).arg(dir.path()).status().unwrap();
         assert!(status.success(), "copying {part}");
     }
     dir
@@ -67,7 +62,10 @@ impl Watch {
             .spawn()
             .unwrap();
         let (tx, lines) = mpsc::channel();
-        for out in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        for out in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -103,7 +101,9 @@ impl Watch {
                         return got;
                     }
                 }
-                Err(_) => panic!("no line with {needle:?} within {limit:?}; the output so far:\n{}", self.seen.join("\n")),
+                Err(_) => {
+                    panic!("no line with {needle:?} within {limit:?}; the output so far:\n{}", self.seen.join("\n"))
+                }
             }
         }
     }
@@ -217,10 +217,8 @@ fn watch_mode_rechecks_on_save_answers_its_keys_and_records_progress() {
     // The course's own connect shares its artifacts with the scratch one
     // just built from the solution, and its files are older than that
     // build: cargo alone would take the solution's binary for the starter's.
-    let out = checker()
-        .args(["--database-url", &database_url(), "run", "connect", "--format", "json"])
-        .output()
-        .unwrap();
+    let out =
+        checker().args(["--database-url", &database_url(), "run", "connect", "--format", "json"]).output().unwrap();
     let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "the course's starter is built and fails: {run:#}");
     assert!(run["checks"].as_array().unwrap().iter().any(|c| c["status"] == "failed"), "{run:#}");

@@ -26,15 +26,11 @@ use sqlx::PgPool;
 /// Every book with its author. Correct, and slow: one query for the
 /// books, then one more for every book.
 pub async fn books_with_authors_one_by_one(pool: &PgPool) -> Result<Vec<(Book, Author)>, sqlx::Error> {
-    let books: Vec<Book> = sqlx::query_as("SELECT id, author_id, title FROM books ORDER BY id")
-        .fetch_all(pool)
-        .await?;
+    let books: Vec<Book> = sqlx::query_as("SELECT id, author_id, title FROM books ORDER BY id").fetch_all(pool).await?;
     let mut out = Vec::with_capacity(books.len());
     for book in books {
-        let author: Author = sqlx::query_as("SELECT id, name FROM authors WHERE id = $1")
-            .bind(book.author_id)
-            .fetch_one(pool)
-            .await?;
+        let author: Author =
+            sqlx::query_as("SELECT id, name FROM authors WHERE id = $1").bind(book.author_id).fetch_one(pool).await?;
         out.push((book, author));
     }
     Ok(out)
@@ -78,18 +74,14 @@ use std::collections::HashMap;
 /// Every book with its author, in two statements: the books, then every
 /// author they mention, fetched at once with `= ANY($1)`.
 pub async fn books_with_authors_separate(pool: &PgPool) -> Result<Vec<(Book, Author)>, sqlx::Error> {
-    let books: Vec<Book> = sqlx::query_as("SELECT id, author_id, title FROM books ORDER BY id")
-        .fetch_all(pool)
-        .await?;
+    let books: Vec<Book> = sqlx::query_as("SELECT id, author_id, title FROM books ORDER BY id").fetch_all(pool).await?;
 
     let mut author_ids: Vec<i64> = books.iter().map(|b| b.author_id).collect();
     author_ids.sort_unstable();
     author_ids.dedup();
     // A Rust slice binds as a PostgreSQL array: one parameter, any length.
-    let authors: Vec<Author> = sqlx::query_as("SELECT id, name FROM authors WHERE id = ANY($1)")
-        .bind(&author_ids)
-        .fetch_all(pool)
-        .await?;
+    let authors: Vec<Author> =
+        sqlx::query_as("SELECT id, name FROM authors WHERE id = ANY($1)").bind(&author_ids).fetch_all(pool).await?;
 
     let by_id: HashMap<i64, Author> = authors.into_iter().map(|a| (a.id, a)).collect();
     Ok(books

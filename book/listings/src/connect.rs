@@ -70,10 +70,7 @@ use sqlx::postgres::PgPoolOptions;
 /// A small pool for a nightly report. It opens nothing yet: the first
 /// query opens the first connection.
 pub fn report_pool(options: PgConnectOptions, size: u32) -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(Duration::from_secs(2))
-        .connect_lazy_with(options)
+    PgPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(2)).connect_lazy_with(options)
 }
 // ANCHOR_END: report_pool
 
@@ -81,9 +78,7 @@ pub fn report_pool(options: PgConnectOptions, size: u32) -> PgPool {
 /// How many connections to this database the server has open right now,
 /// counting the one that asks.
 pub async fn open_sessions(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()").fetch_one(pool).await
 }
 // ANCHOR_END: open_sessions
 

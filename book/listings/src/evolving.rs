@@ -84,14 +84,16 @@ mod tests {
             .unwrap();
             assert_eq!(price, None, "version 2 must not run yet");
 
-            std::fs::write(dir.join("1_create_products.up.sql"), "CREATE TABLE products (id int PRIMARY KEY);").unwrap();
+            std::fs::write(dir.join("1_create_products.up.sql"), "CREATE TABLE products (id int PRIMARY KEY);")
+                .unwrap();
             let err = migrate_to(db.url(), &dir, 2).await.unwrap_err();
             // The chapter quotes this message word for word.
             assert_eq!(err.to_string(), "migration 1 was previously applied but has been modified");
 
             // The failed run's lock went with its session: the next run
             // on the same database does not hang.
-            std::fs::write(dir.join("1_create_products.up.sql"), "CREATE TABLE products (id bigint PRIMARY KEY);").unwrap();
+            std::fs::write(dir.join("1_create_products.up.sql"), "CREATE TABLE products (id bigint PRIMARY KEY);")
+                .unwrap();
             migrate_to(db.url(), &dir, 2).await.unwrap();
             std::fs::remove_dir_all(dir).unwrap();
         });

@@ -45,12 +45,7 @@ fn url_parts_reads_every_part_of_the_chapters_example() {
     let parts = url_parts("postgres://shop_app:s3cret@db.example.com:6543/shop").expect("a valid URL parses");
     assert_eq!(
         parts,
-        UrlParts {
-            user: "shop_app".into(),
-            host: "db.example.com".into(),
-            port: 6543,
-            database: Some("shop".into()),
-        }
+        UrlParts { user: "shop_app".into(), host: "db.example.com".into(), port: 6543, database: Some("shop".into()) }
     );
     chapter_quotes("postgres://shop_app:s3cret@db.example.com:6543/shop");
 }
@@ -193,10 +188,8 @@ fn sessions_report_keeps_each_failure_in_its_own_variant() {
 fn the_chapter_quotes_connect_errors_as_the_exercise_defines_them() {
     let exercise = concat!(env!("CARGO_MANIFEST_DIR"), "/../../exercises/connect/src/lib.rs");
     let source = std::fs::read_to_string(exercise).expect("reading exercises/connect/src/lib.rs");
-    let messages: Vec<&str> = source
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("#[error(\"")?.strip_suffix("\")]"))
-        .collect();
+    let messages: Vec<&str> =
+        source.lines().filter_map(|line| line.trim().strip_prefix("#[error(\"")?.strip_suffix("\")]")).collect();
     assert_eq!(messages.len(), 3, "ConnectError has three variants: {messages:?}");
     for message in messages {
         // The chapter shows each message with a real error in place of {0}.

@@ -76,8 +76,13 @@ fn a_taken_code_is_a_variant_the_caller_can_match() {
         assert_eq!(err.to_string(), "course code DB101 is already in use");
         chapter_quotes("course code DB101 is already in use");
 
-        assert_eq!(offer_course(pool, &course("DB101", "Databases", 5)).await, "DB101 exists already: pick another code");
-        assert!(offer_course(pool, &course("OS210", "Operating systems", 5)).await.starts_with("added OS210 as course #"));
+        assert_eq!(
+            offer_course(pool, &course("DB101", "Databases", 5)).await,
+            "DB101 exists already: pick another code"
+        );
+        assert!(
+            offer_course(pool, &course("OS210", "Operating systems", 5)).await.starts_with("added OS210 as course #")
+        );
         chapter_quotes("DB101 exists already: pick another code");
 
         // Any other failure stays a database error.

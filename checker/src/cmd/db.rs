@@ -72,7 +72,10 @@ pub async fn execute(ctx: &Ctx, cmd: &DbCommand) -> anyhow::Result<()> {
             admin.drop_database(&name).await?;
             admin.close().await;
             if existed {
-                println!("{} the sandbox database {name}; the next migrate, seed or psql starts from empty.", "Dropped".green().bold());
+                println!(
+                    "{} the sandbox database {name}; the next migrate, seed or psql starts from empty.",
+                    "Dropped".green().bold()
+                );
             } else {
                 println!("The sandbox database {name} did not exist; nothing to do.");
             }
@@ -80,10 +83,11 @@ pub async fn execute(ctx: &Ctx, cmd: &DbCommand) -> anyhow::Result<()> {
         DbCommand::Psql { exercise } => {
             let ex = ctx.exercise_or_current(exercise.as_deref())?;
             let url = ctx.sandbox_url(&ex.slug).await?;
-            let psql = PgBinaries::find()
-                .ok()
-                .and_then(|b| b.psql())
-                .ok_or_else(|| Failure::env("psql was not found: install the PostgreSQL client (e.g. `apt-get install postgresql-client`)."))?;
+            let psql = PgBinaries::find().ok().and_then(|b| b.psql()).ok_or_else(|| {
+                Failure::env(
+                    "psql was not found: install the PostgreSQL client (e.g. `apt-get install postgresql-client`).",
+                )
+            })?;
             println!("{}", format!("Sandbox database for {}: {}", ex.slug, redact(&url)).dimmed());
             let status = std::process::Command::new(psql).arg(&url).status()?;
             if !status.success() {

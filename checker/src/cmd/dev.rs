@@ -19,7 +19,9 @@ use crate::runner::{ExerciseRun, Outcome, RunRequest, Status, overlay};
 pub async fn execute(ctx: &Ctx, cmd: &DevCommand) -> anyhow::Result<Code> {
     match cmd {
         DevCommand::Check { exercises } => check(ctx, exercises).await,
-        DevCommand::Try { exercise, dir, over_solution, format } => try_dir(ctx, exercise, dir, *over_solution, *format).await,
+        DevCommand::Try { exercise, dir, over_solution, format } => {
+            try_dir(ctx, exercise, dir, *over_solution, *format).await
+        }
         DevCommand::Bench { saves } => super::bench::execute(ctx, *saves).await,
         DevCommand::New { slug, title } => {
             scaffold(ctx, slug, title.as_deref())?;
@@ -29,7 +31,12 @@ pub async fn execute(ctx: &Ctx, cmd: &DevCommand) -> anyhow::Result<Code> {
 }
 
 /// Runs `ex` in an overlay whose editable files come from `dir`.
-pub async fn run_overlay(ctx: &Ctx, ex: &Exercise, dir: &Path, name: &str) -> anyhow::Result<(ExerciseRun, Vec<String>)> {
+pub async fn run_overlay(
+    ctx: &Ctx,
+    ex: &Exercise,
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<(ExerciseRun, Vec<String>)> {
     let server = ctx.server().await?.clone();
     let ov = overlay::create(&ctx.course, name, &[ex], |_| Some(dir.to_path_buf()))?;
     let req = RunRequest {
@@ -113,8 +120,7 @@ async fn check(ctx: &Ctx, only: &[String]) -> anyhow::Result<Code> {
             problems.push(format!("{}: the starter {p}", ex.slug));
         }
         let solution_dir = ctx.course.solution_dir(ex);
-        let (solution, _) =
-            run_overlay(ctx, ex, &solution_dir, "solution").await?;
+        let (solution, _) = run_overlay(ctx, ex, &solution_dir, "solution").await?;
         let solution_verdict = solution_problem(&solution);
         writeln!(out, "  solution: {}", verdict(&solution_verdict, "passes"))?;
         if let Some(p) = solution_verdict {
@@ -227,14 +233,17 @@ pub fn metadata_problems(ctx: &Ctx) -> Vec<String> {
             problems.push(format!("{s}: solutions/{s}/ is missing or empty"));
         }
         for f in files.iter().filter(|f| !ex.is_editable(f)) {
-            problems.push(format!("{s}: solutions/{s}/{f} is not an editable file, so copying the solution over would not use it"));
+            problems.push(format!(
+                "{s}: solutions/{s}/{f} is not an editable file, so copying the solution over would not use it"
+            ));
         }
         let section = course.root.join("book/src").join(&ex.book);
         match std::fs::read_to_string(&section) {
             Err(_) => problems.push(format!("{s}: its book section book/src/{} does not exist", ex.book)),
             Ok(text) => {
                 if !text.contains(&format!("cargo checker run {s}")) {
-                    problems.push(format!("{s}: book/src/{} never says how to run it (`cargo checker run {s}`)", ex.book));
+                    problems
+                        .push(format!("{s}: book/src/{} never says how to run it (`cargo checker run {s}`)", ex.book));
                 }
             }
         }
@@ -369,7 +378,9 @@ mod templates {
     }
 
     pub fn chapter(slug: &str, title: &str) -> String {
-        format!("# {title}\n\nTeach the idea here: why before how, then a runnable example.\n\n## The exercise\n\nRun it with `cargo checker run {slug}`.\n")
+        format!(
+            "# {title}\n\nTeach the idea here: why before how, then a runnable example.\n\n## The exercise\n\nRun it with `cargo checker run {slug}`.\n"
+        )
     }
 
     pub fn info_entry(slug: &str, title: &str) -> String {

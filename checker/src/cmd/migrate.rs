@@ -17,7 +17,10 @@ pub async fn execute(ctx: &Ctx, exercise: &str, action: &MigrateAction) -> anyho
         let (up, down) = migrate::new(&dir, name).map_err(|e| failure(e, &ex.slug))?;
         println!("{} {}", "Created".green().bold(), ctx.course.display_path(&up));
         println!("{} {}", "Created".green().bold(), ctx.course.display_path(&down));
-        println!("Write the change in the up file and its undo in the down file, then: cargo checker migrate {} up", ex.slug);
+        println!(
+            "Write the change in the up file and its undo in the down file, then: cargo checker migrate {} up",
+            ex.slug
+        );
         return Ok(Code::Passed);
     }
     if !dir.is_dir() {

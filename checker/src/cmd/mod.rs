@@ -21,8 +21,8 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 
 use crate::course::{Course, Exercise};
-use crate::db::admin::Admin;
 use crate::db::Server;
+use crate::db::admin::Admin;
 use crate::exit::{Code, Failure};
 use crate::progress::{self, Progress};
 use crate::runner::{self, ExerciseRun, RunRequest};
@@ -42,7 +42,14 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(course: Course, color: bool, db_flag: Option<String>) -> Ctx {
-        Ctx { course, color, db_flag, server: OnceCell::new(), fast_tablespace: std::sync::OnceLock::new(), runs: AtomicU32::new(0) }
+        Ctx {
+            course,
+            color,
+            db_flag,
+            server: OnceCell::new(),
+            fast_tablespace: std::sync::OnceLock::new(),
+            runs: AtomicU32::new(0),
+        }
     }
 
     /// The server checks run on, made ready once per process: reachable,
@@ -159,7 +166,11 @@ pub async fn interruptible(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
     // the check processes: dropping the databases any earlier would race
     // checks that were still creating theirs.
     runner::drop_run_databases(&req.admin_url, &req.db_prefix).await;
-    Err(Failure { code: Code::Interrupted, message: "interrupted: stopped the checks and dropped their databases".into() }.into())
+    Err(Failure {
+        code: Code::Interrupted,
+        message: "interrupted: stopped the checks and dropped their databases".into(),
+    }
+    .into())
 }
 
 /// Seconds a whole exercise run may take: `WORKBOOK_RUN_TIMEOUT`, else the

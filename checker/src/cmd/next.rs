@@ -14,7 +14,12 @@ pub fn execute(ctx: &Ctx) -> anyhow::Result<()> {
         Some(next) => {
             progress.current = Some(next.slug.clone());
             ctx.save_progress(&progress)?;
-            println!("Now on {}: {}. Read book/src/{} and run `cargo checker`.", next.slug.bold(), next.title, next.book);
+            println!(
+                "Now on {}: {}. Read book/src/{} and run `cargo checker`.",
+                next.slug.bold(),
+                next.title,
+                next.book
+            );
         }
         None => println!("{}", "Every exercise is solved. Well done!".green().bold()),
     }

@@ -40,12 +40,7 @@ pub fn execute(ctx: &Ctx, slug: &str) -> anyhow::Result<()> {
         std::fs::create_dir_all(to.parent().expect("a file has a parent"))?;
         std::fs::write(&to, bytes)?;
     }
-    println!(
-        "{} {} is back to its starter ({} files).",
-        "Reset:".green().bold(),
-        ex.slug,
-        starter.len()
-    );
+    println!("{} {} is back to its starter ({} files).", "Reset:".green().bold(), ex.slug, starter.len());
     match backup {
         Some(b) => println!("Your version is saved in {}.", display_rel(root, &b)),
         None if current.is_empty() => println!("It had no files of yours; there was nothing to back up."),
@@ -68,13 +63,19 @@ fn back_up(root: &Path, slug: &str, dir: &Path, files: &[String]) -> anyhow::Res
         match std::fs::create_dir(&candidate) {
             Ok(()) => break candidate,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
-            Err(e) => return Err(anyhow::anyhow!("creating the backup folder {}: {e}. Your files are untouched.", candidate.display())),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "creating the backup folder {}: {e}. Your files are untouched.",
+                    candidate.display()
+                ));
+            }
         }
     };
     for rel in files {
         let to = backup.join(rel);
         std::fs::create_dir_all(to.parent().expect("a file has a parent"))?;
-        std::fs::copy(dir.join(rel), &to).map_err(|e| anyhow::anyhow!("backing up {rel}: {e}. Your files are untouched."))?;
+        std::fs::copy(dir.join(rel), &to)
+            .map_err(|e| anyhow::anyhow!("backing up {rel}: {e}. Your files are untouched."))?;
     }
     Ok(backup)
 }
@@ -84,11 +85,10 @@ fn display_rel(root: &Path, p: &Path) -> String {
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, Failure> {
-    let out = Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .output()
-        .map_err(|e| Failure::env(format!("reset needs git, which could not run: {e}. Your files are untouched.")))?;
+    let out =
+        Command::new("git").current_dir(root).args(args).output().map_err(|e| {
+            Failure::env(format!("reset needs git, which could not run: {e}. Your files are untouched."))
+        })?;
     if !out.status.success() {
         return Err(Failure::env(format!(
             "git {} failed: {}\nreset needs a git clone of the course to find the starter. Your files are untouched.",
@@ -135,4 +135,3 @@ fn starter_files(root: &Path, commit: &str, rel_dir: &str, ex: &Exercise) -> Res
     }
     Ok(files)
 }
-

@@ -181,9 +181,10 @@ fn spawn_input(tx: mpsc::UnboundedSender<Event>, raw: bool) {
                     _ => None,
                 };
                 if let Some(i) = input
-                    && tx.send(Event::Key(i)).is_err() {
-                        return;
-                    }
+                    && tx.send(Event::Key(i)).is_err()
+                {
+                    return;
+                }
             }
         } else {
             let mut line = String::new();
@@ -195,9 +196,10 @@ fn spawn_input(tx: mpsc::UnboundedSender<Event>, raw: bool) {
                     Ok(_) => {
                         let c = line.trim().chars().next().unwrap_or('\n');
                         if let Some(i) = parse_key(c)
-                            && tx.send(Event::Key(i)).is_err() {
-                                return;
-                            }
+                            && tx.send(Event::Key(i)).is_err()
+                        {
+                            return;
+                        }
                     }
                 }
             }

@@ -105,10 +105,11 @@ impl Admin {
         for name in self.databases_with_prefix(CHECK_PREFIX).await? {
             let pid = name[CHECK_PREFIX.len()..].split('_').next().and_then(|p| p.parse::<u32>().ok());
             if let Some(pid) = pid
-                && !sys::process_alive(pid) {
-                    self.drop_database(&name).await?;
-                    swept += 1;
-                }
+                && !sys::process_alive(pid)
+            {
+                self.drop_database(&name).await?;
+                swept += 1;
+            }
         }
         Ok(swept)
     }

@@ -35,10 +35,7 @@ impl PgBinaries {
         let dir = dir.into();
         let missing = missing_programs(&dir);
         if !missing.is_empty() {
-            return Err(EmbeddedError::NotABinDir {
-                dir,
-                missing: missing.join(", "),
-            });
+            return Err(EmbeddedError::NotABinDir { dir, missing: missing.join(", ") });
         }
         let version = read_version(&dir.join("pg_ctl"))?;
         Ok(PgBinaries { dir, version })
@@ -57,9 +54,7 @@ impl PgBinaries {
             return Some(beside);
         }
         let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .map(|d| d.join("psql"))
-            .find(|p| is_executable(p))
+        std::env::split_paths(&path).map(|d| d.join("psql")).find(|p| is_executable(p))
     }
 
     /// The major version, the part a data directory's `PG_VERSION` records:
@@ -94,29 +89,19 @@ impl Search {
 
     /// Like [`Search::from_env`], reading variables through `var`.
     pub fn from_vars(var: impl Fn(&str) -> Option<OsString>) -> Search {
-        let pg_bin = var("WORKBOOK_PG_BIN")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
+        let pg_bin = var("WORKBOOK_PG_BIN").filter(|v| !v.is_empty()).map(PathBuf::from);
         let wide = var("WORKBOOK_PG_SEARCH").is_none_or(|v| v != "none");
         let path = match var("PATH") {
-            Some(path) if wide => std::env::split_paths(&path)
-                .filter(|d| !d.as_os_str().is_empty())
-                .collect(),
+            Some(path) if wide => std::env::split_paths(&path).filter(|d| !d.as_os_str().is_empty()).collect(),
             _ => Vec::new(),
         };
-        Search {
-            pg_bin,
-            path,
-            install_dirs: wide,
-        }
+        Search { pg_bin, path, install_dirs: wide }
     }
 
     pub fn find(&self) -> Result<PgBinaries, EmbeddedError> {
         if let Some(dir) = &self.pg_bin {
             return PgBinaries::in_dir(dir).map_err(|e| match e {
-                EmbeddedError::NotABinDir { dir, missing } => {
-                    EmbeddedError::PgBinUnusable { dir, missing }
-                }
+                EmbeddedError::NotABinDir { dir, missing } => EmbeddedError::PgBinUnusable { dir, missing },
                 other => other,
             });
         }
@@ -134,9 +119,7 @@ impl Search {
                 }
             }
         }
-        Err(EmbeddedError::NoBinaries {
-            searched: self.describe(),
-        })
+        Err(EmbeddedError::NoBinaries { searched: self.describe() })
     }
 
     /// The places searched, one per line, for the "not found" error.
@@ -157,9 +140,7 @@ impl Search {
                 _ = writeln!(out, "  {}", place.pattern());
             }
         } else {
-            out.push_str(
-                "  the usual install directories (not searched: WORKBOOK_PG_SEARCH=none)\n",
-            );
+            out.push_str("  the usual install directories (not searched: WORKBOOK_PG_SEARCH=none)\n");
         }
         out.trim_end().to_owned()
     }
@@ -197,44 +178,16 @@ struct Place {
 
 const INSTALL_PLACES: &[Place] = &[
     // Debian and Ubuntu (apt), one directory per major version.
-    Place {
-        parent: "/usr/lib/postgresql",
-        versioned: Some(""),
-        suffix: "bin",
-    },
+    Place { parent: "/usr/lib/postgresql", versioned: Some(""), suffix: "bin" },
     // Red Hat family (PGDG rpms).
-    Place {
-        parent: "/usr",
-        versioned: Some("pgsql-"),
-        suffix: "bin",
-    },
+    Place { parent: "/usr", versioned: Some("pgsql-"), suffix: "bin" },
     // Built from source with the default prefix.
-    Place {
-        parent: "/usr/local/pgsql/bin",
-        versioned: None,
-        suffix: "",
-    },
+    Place { parent: "/usr/local/pgsql/bin", versioned: None, suffix: "" },
     // Homebrew's keg-only versioned formulas (Apple silicon, then Intel).
-    Place {
-        parent: "/opt/homebrew/opt",
-        versioned: Some("postgresql@"),
-        suffix: "bin",
-    },
-    Place {
-        parent: "/usr/local/opt",
-        versioned: Some("postgresql@"),
-        suffix: "bin",
-    },
-    Place {
-        parent: "/opt/homebrew/bin",
-        versioned: None,
-        suffix: "",
-    },
-    Place {
-        parent: "/Applications/Postgres.app/Contents/Versions/latest/bin",
-        versioned: None,
-        suffix: "",
-    },
+    Place { parent: "/opt/homebrew/opt", versioned: Some("postgresql@"), suffix: "bin" },
+    Place { parent: "/usr/local/opt", versioned: Some("postgresql@"), suffix: "bin" },
+    Place { parent: "/opt/homebrew/bin", versioned: None, suffix: "" },
+    Place { parent: "/Applications/Postgres.app/Contents/Versions/latest/bin", versioned: None, suffix: "" },
 ];
 
 impl Place {
@@ -270,10 +223,7 @@ fn version_key(s: &str) -> Option<Vec<u32>> {
 }
 
 fn missing_programs(dir: &Path) -> Vec<&'static str> {
-    SERVER_PROGRAMS
-        .into_iter()
-        .filter(|p| !is_executable(&dir.join(p)))
-        .collect()
+    SERVER_PROGRAMS.into_iter().filter(|p| !is_executable(&dir.join(p))).collect()
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -288,10 +238,7 @@ fn read_version(pg_ctl: &Path) -> Result<String, EmbeddedError> {
         .arg("--version")
         .env("LC_ALL", "C")
         .output()
-        .map_err(|source| EmbeddedError::Spawn {
-            program: pg_ctl.display().to_string(),
-            source,
-        })?;
+        .map_err(|source| EmbeddedError::Spawn { program: pg_ctl.display().to_string(), source })?;
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text
         .split_whitespace()
@@ -357,22 +304,13 @@ impl Account {
         if let Some(found) = DETECTED.get() {
             return Ok(found.clone().map_or(Account::Current, Account::Other));
         }
-        let found = if effective_uid()? == 0 {
-            Some(OtherAccount::detect()?)
-        } else {
-            None
-        };
-        Ok(DETECTED
-            .get_or_init(|| found)
-            .clone()
-            .map_or(Account::Current, Account::Other))
+        let found = if effective_uid()? == 0 { Some(OtherAccount::detect()?) } else { None };
+        Ok(DETECTED.get_or_init(|| found).clone().map_or(Account::Current, Account::Other))
     }
 
     pub(crate) fn name(&self) -> String {
         match self {
-            Account::Current => {
-                std::env::var("USER").unwrap_or_else(|_| "the current user".to_owned())
-            }
+            Account::Current => std::env::var("USER").unwrap_or_else(|_| "the current user".to_owned()),
             Account::Other(other) => other.name.clone(),
         }
     }
@@ -392,10 +330,8 @@ impl Account {
     pub(crate) fn give(&self, path: &Path) -> Result<(), EmbeddedError> {
         match self {
             Account::Current => Ok(()),
-            Account::Other(other) => {
-                std::os::unix::fs::chown(path, Some(other.uid), Some(other.gid))
-                    .map_err(io_err("hand over to the server's account", path))
-            }
+            Account::Other(other) => std::os::unix::fs::chown(path, Some(other.uid), Some(other.gid))
+                .map_err(io_err("hand over to the server's account", path)),
         }
     }
 }
@@ -411,16 +347,9 @@ impl OtherAccount {
         } else if let Some(path) = find_system_program("setpriv") {
             Switch::Setpriv(path)
         } else {
-            return Err(EmbeddedError::NoAccountSwitch {
-                user: name.to_owned(),
-            });
+            return Err(EmbeddedError::NoAccountSwitch { user: name.to_owned() });
         };
-        Ok(OtherAccount {
-            name: name.to_owned(),
-            uid,
-            gid,
-            switch,
-        })
+        Ok(OtherAccount { name: name.to_owned(), uid, gid, switch })
     }
 
     fn command(&self, program: &Path) -> Command {
@@ -453,11 +382,7 @@ impl OtherAccount {
 
 /// `id -u NAME` / `id -g NAME`, which also see accounts from LDAP and the like.
 fn id_of(name: &str, flag: &str) -> Option<u32> {
-    let out = Command::new("id")
-        .args([flag, name])
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+    let out = Command::new("id").args([flag, name]).stderr(Stdio::null()).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -471,13 +396,10 @@ fn effective_uid() -> Result<u32, EmbeddedError> {
         return Ok(meta.uid());
     }
     let out = run(Command::new("id").arg("-u"))?;
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .map_err(|_| EmbeddedError::Tool {
-            action: "find out which user the checker runs as".to_owned(),
-            detail: format!("`id -u` printed {:?}", output_text(&out)),
-        })
+    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| EmbeddedError::Tool {
+        action: "find out which user the checker runs as".to_owned(),
+        detail: format!("`id -u` printed {:?}", output_text(&out)),
+    })
 }
 
 /// runuser and setpriv live in sbin, which root's PATH may lack in a

@@ -85,11 +85,7 @@ pub enum EmbeddedError {
     Spawn { program: String, source: io::Error },
 
     #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
+    Io { action: &'static str, path: PathBuf, source: io::Error },
 
     #[error(
         "find an account to run PostgreSQL as: the checker runs as root, which PostgreSQL \
@@ -123,25 +119,14 @@ pub enum EmbeddedError {
          holds the course's throwaway databases), or set WORKBOOK_PG_BIN to a PostgreSQL {cluster} \
          bin directory"
     )]
-    VersionMismatch {
-        data_dir: PathBuf,
-        dir: PathBuf,
-        cluster: String,
-        binaries: String,
-        bin_dir: PathBuf,
-    },
+    VersionMismatch { data_dir: PathBuf, dir: PathBuf, cluster: String, binaries: String, bin_dir: PathBuf },
 
     #[error(
         "create the embedded PostgreSQL cluster in {data_dir} (initdb as `{user}`):\n{tail}\n\n\
          The full output is in {log}. Next: fix what it says (often disk space or permissions \
          on {data_dir}), then run the command again.\n\n{WAYS_OUT}"
     )]
-    Initdb {
-        data_dir: PathBuf,
-        user: String,
-        tail: String,
-        log: PathBuf,
-    },
+    Initdb { data_dir: PathBuf, user: String, tail: String, log: PathBuf },
 
     #[error(
         "start the embedded PostgreSQL server on 127.0.0.1:{port}:\n{tail}\n\n\
@@ -149,30 +134,16 @@ pub enum EmbeddedError {
          is damaged, delete {dir} to start afresh (it only holds the course's throwaway \
          databases).\n\n{WAYS_OUT}"
     )]
-    Start {
-        port: u16,
-        tail: String,
-        log: PathBuf,
-        dir: PathBuf,
-    },
+    Start { port: u16, tail: String, log: PathBuf, dir: PathBuf },
 
     #[error("stop the embedded PostgreSQL server (pid {pid}):\n{detail}\n\nThe log is {log}.")]
-    Stop {
-        pid: u32,
-        detail: String,
-        log: PathBuf,
-    },
+    Stop { pid: u32, detail: String, log: PathBuf },
 
     #[error(
         "reach the embedded PostgreSQL server: process {pid} holds {data_dir} but does not \
          accept connections on 127.0.0.1:{port}; see {log}, then stop it with `checker db stop`"
     )]
-    Unresponsive {
-        pid: u32,
-        port: u16,
-        data_dir: PathBuf,
-        log: PathBuf,
-    },
+    Unresponsive { pid: u32, port: u16, data_dir: PathBuf, log: PathBuf },
 
     #[error("{action}: {detail}")]
     Tool { action: String, detail: String },
@@ -217,12 +188,7 @@ impl Cluster {
 
     /// Looks for the server programs only where `search` says.
     pub fn with_search(dir: impl Into<PathBuf>, search: Search) -> Cluster {
-        Cluster {
-            dir: dir.into(),
-            search,
-            binaries: OnceLock::new(),
-            password: None,
-        }
+        Cluster { dir: dir.into(), search, binaries: OnceLock::new(), password: None }
     }
 
     /// A cluster whose every role signs in with a password (scram-sha-256),
@@ -256,17 +222,13 @@ impl Cluster {
                 }
                 return Err(unresponsive(&layout, pid, port));
             }
-            Probe::Stopped {
-                stale_pid_file: true,
-            } => {
+            Probe::Stopped { stale_pid_file: true } => {
                 // A crash (or a reboot) left postmaster.pid behind and its
                 // pid now belongs to some other process, which would make
                 // the server refuse to start; probe() proved it is not ours.
                 remove_if_present(&layout.data.join("postmaster.pid"))?;
             }
-            Probe::Stopped {
-                stale_pid_file: false,
-            } => {}
+            Probe::Stopped { stale_pid_file: false } => {}
         }
         self.start(&bins, &account, &layout)
     }
@@ -284,18 +246,12 @@ impl Cluster {
         if !layout.data.join("postmaster.pid").exists() {
             // A live postmaster always has its pid file; no need for the
             // binaries (which may have been uninstalled) to say "stopped".
-            return Ok(Status::Stopped {
-                data_dir: layout.data,
-            });
+            return Ok(Status::Stopped { data_dir: layout.data });
         }
         let bins = self.binaries()?;
         match self.probe(&bins, &account, &layout)? {
-            Probe::Stopped { .. } => Ok(Status::Stopped {
-                data_dir: layout.data,
-            }),
-            Probe::Ready { pid, port } => {
-                Ok(Status::Running(running(&bins, &layout, pid, port, false)))
-            }
+            Probe::Stopped { .. } => Ok(Status::Stopped { data_dir: layout.data }),
+            Probe::Ready { pid, port } => Ok(Status::Running(running(&bins, &layout, pid, port, false))),
             Probe::Busy { pid, port } => {
                 if wait_until_accepting(port, Duration::from_secs(2)) {
                     Ok(Status::Running(running(&bins, &layout, pid, port, false)))
@@ -339,11 +295,7 @@ impl Cluster {
             }
             detail.push_str(&output_text(&out));
         }
-        Err(EmbeddedError::Stop {
-            pid,
-            detail: detail.trim().to_owned(),
-            log: layout.log,
-        })
+        Err(EmbeddedError::Stop { pid, detail: detail.trim().to_owned(), log: layout.log })
     }
 
     /// Stops the server and deletes the cluster: its data, log and the
@@ -413,12 +365,7 @@ impl Cluster {
             if create {
                 prepare_fallback_home(&home, account)?;
             }
-            return Ok(Layout {
-                log: home.join("server.log"),
-                home,
-                data,
-                dir,
-            });
+            return Ok(Layout { log: home.join("server.log"), home, data, dir });
         }
         if create
             && let Account::Other(other) = account
@@ -430,35 +377,17 @@ impl Cluster {
             // Recorded before initdb so every later call, and log_file(),
             // finds the same place even if this one fails halfway.
             write_atomically(&dir.join("datadir"), data.as_os_str().as_bytes())?;
-            return Ok(Layout {
-                log: home.join("server.log"),
-                home,
-                data,
-                dir,
-            });
+            return Ok(Layout { log: home.join("server.log"), home, data, dir });
         }
-        Ok(Layout {
-            log: dir.join("server.log"),
-            data: dir.join("data"),
-            home: dir.clone(),
-            dir,
-        })
+        Ok(Layout { log: dir.join("server.log"), data: dir.join("data"), home: dir.clone(), dir })
     }
 
     /// Runs initdb into a staging directory and renames it into place, so
     /// an interrupted init never leaves a half-made `data/` that looks real.
-    fn init(
-        &self,
-        bins: &PgBinaries,
-        account: &Account,
-        layout: &Layout,
-    ) -> Result<(), EmbeddedError> {
+    fn init(&self, bins: &PgBinaries, account: &Account, layout: &Layout) -> Result<(), EmbeddedError> {
         let staging = layout.home.join("data.init");
         remove_dir_if_present(&staging)?;
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&staging)
-            .map_err(io_err("create the data directory", &staging))?;
+        fs::DirBuilder::new().mode(0o700).create(&staging).map_err(io_err("create the data directory", &staging))?;
         account.give(&staging)?;
         prepare_log(&layout.log, account)?;
         let initdb = bins.tool("initdb");
@@ -510,22 +439,14 @@ impl Cluster {
                 log: layout.log.clone(),
             });
         }
-        fs::rename(&staging, &layout.data)
-            .map_err(io_err("move the new cluster into", &layout.data))
+        fs::rename(&staging, &layout.data).map_err(io_err("move the new cluster into", &layout.data))
     }
 
     /// Tells running from stopped from a stale pid file.
-    fn probe(
-        &self,
-        bins: &PgBinaries,
-        account: &Account,
-        layout: &Layout,
-    ) -> Result<Probe, EmbeddedError> {
+    fn probe(&self, bins: &PgBinaries, account: &Account, layout: &Layout) -> Result<Probe, EmbeddedError> {
         let pid_file = layout.data.join("postmaster.pid");
         let Ok(contents) = fs::read_to_string(&pid_file) else {
-            return Ok(Probe::Stopped {
-                stale_pid_file: false,
-            });
+            return Ok(Probe::Stopped { stale_pid_file: false });
         };
         // Lines: pid, data dir, start time, port, socket dir, listen address,
         // shared memory key, status.
@@ -533,41 +454,22 @@ impl Cluster {
         let Some(pid) = lines.next().and_then(|l| l.trim().parse::<u32>().ok()) else {
             // Truncated by a crash. (A server fills the file in within
             // microseconds of creating it, and ours start under the lock.)
-            return Ok(Probe::Stopped {
-                stale_pid_file: true,
-            });
+            return Ok(Probe::Stopped { stale_pid_file: true });
         };
-        let port = lines
-            .nth(2)
-            .and_then(|l| l.trim().parse::<u16>().ok())
-            .unwrap_or(0);
+        let port = lines.nth(2).and_then(|l| l.trim().parse::<u16>().ok()).unwrap_or(0);
         let ours = match is_our_postmaster(pid, &layout.data) {
             Some(known) => known,
             // No /proc and no ps: pg_ctl's own liveness check (a signal 0
             // sent as the server's account) is the best we have.
-            None => self
-                .pg_ctl(bins, account, layout, "status", &[])?
-                .status
-                .success(),
+            None => self.pg_ctl(bins, account, layout, "status", &[])?.status.success(),
         };
         if !ours {
-            return Ok(Probe::Stopped {
-                stale_pid_file: true,
-            });
+            return Ok(Probe::Stopped { stale_pid_file: true });
         }
-        if port != 0 && tcp_accepts(port) {
-            Ok(Probe::Ready { pid, port })
-        } else {
-            Ok(Probe::Busy { pid, port })
-        }
+        if port != 0 && tcp_accepts(port) { Ok(Probe::Ready { pid, port }) } else { Ok(Probe::Busy { pid, port }) }
     }
 
-    fn start(
-        &self,
-        bins: &PgBinaries,
-        account: &Account,
-        layout: &Layout,
-    ) -> Result<Running, EmbeddedError> {
+    fn start(&self, bins: &PgBinaries, account: &Account, layout: &Layout) -> Result<Running, EmbeddedError> {
         prepare_log(&layout.log, account)?;
         let mut port = match self.remembered_port() {
             Some(port) if port_is_free(port) => port,
@@ -583,13 +485,7 @@ impl Cluster {
                 options.push_str(setting);
             }
             let log_arg = layout.log.to_string_lossy();
-            let out = self.pg_ctl(
-                bins,
-                account,
-                layout,
-                "start",
-                &["-w", "-l", &log_arg, "-o", &options],
-            )?;
+            let out = self.pg_ctl(bins, account, layout, "start", &["-w", "-l", &log_arg, "-o", &options])?;
             if out.status.success() {
                 break;
             }
@@ -650,11 +546,7 @@ impl Cluster {
     }
 
     fn remembered_port(&self) -> Option<u16> {
-        fs::read_to_string(self.dir.join("port"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        fs::read_to_string(self.dir.join("port")).ok()?.trim().parse().ok()
     }
 
     fn pg_ctl(
@@ -718,12 +610,7 @@ fn running(bins: &PgBinaries, layout: &Layout, pid: u32, port: u16, started_now:
 }
 
 fn unresponsive(layout: &Layout, pid: u32, port: u16) -> EmbeddedError {
-    EmbeddedError::Unresponsive {
-        pid,
-        port,
-        data_dir: layout.data.clone(),
-        log: layout.log.clone(),
-    }
+    EmbeddedError::Unresponsive { pid, port, data_dir: layout.data.clone(), log: layout.log.clone() }
 }
 
 /// A cluster made by another major version cannot be started; say so
@@ -733,9 +620,7 @@ fn check_major(bins: &PgBinaries, layout: &Layout) -> Result<(), EmbeddedError> 
     let cluster = match fs::read_to_string(&path) {
         Ok(v) => v.trim().to_owned(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(EmbeddedError::NotADataDir {
-                data_dir: layout.data.clone(),
-            });
+            return Err(EmbeddedError::NotADataDir { data_dir: layout.data.clone() });
         }
         Err(e) => return Err(io_err("read", &path)(e)),
     };
@@ -763,10 +648,7 @@ fn is_our_postmaster(pid: u32, data: &Path) -> Option<bool> {
             Err(_) => None,
         };
     }
-    let out = Command::new("ps")
-        .args(["-p", &pid.to_string(), "-o", "command="])
-        .output()
-        .ok()?;
+    let out = Command::new("ps").args(["-p", &pid.to_string(), "-o", "command="]).output().ok()?;
     Some(out.status.success() && contains(&out.stdout, needle))
 }
 
@@ -775,11 +657,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn tcp_accepts(port: u16) -> bool {
-    TcpStream::connect_timeout(
-        &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        Duration::from_millis(500),
-    )
-    .is_ok()
+    TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(500)).is_ok()
 }
 
 fn wait_until_accepting(port: u16, limit: Duration) -> bool {
@@ -815,9 +693,7 @@ fn fallback_home(dir: &Path) -> PathBuf {
 
 fn is_fallback_home(home: &Path) -> bool {
     home.parent() == Some(Path::new("/var/tmp"))
-        && home
-            .file_name()
-            .is_some_and(|n| n.as_bytes().starts_with(b"workbook-pg-"))
+        && home.file_name().is_some_and(|n| n.as_bytes().starts_with(b"workbook-pg-"))
 }
 
 /// Creates the out-of-tree home, refusing one someone else prepared:
@@ -829,17 +705,11 @@ fn prepare_fallback_home(home: &Path, account: &Account) -> Result<(), EmbeddedE
     match fs::symlink_metadata(home) {
         Ok(meta) => {
             if !meta.is_dir() || (meta.uid() != other.uid && meta.uid() != 0) {
-                return Err(EmbeddedError::UnsafeDataHome {
-                    path: home.to_path_buf(),
-                    user: other.name.clone(),
-                });
+                return Err(EmbeddedError::UnsafeDataHome { path: home.to_path_buf(), user: other.name.clone() });
             }
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::DirBuilder::new()
-                .mode(0o700)
-                .create(home)
-                .map_err(io_err("create directory", home))?;
+            fs::DirBuilder::new().mode(0o700).create(home).map_err(io_err("create directory", home))?;
         }
         Err(e) => return Err(io_err("inspect", home)(e)),
     }
@@ -849,31 +719,20 @@ fn prepare_fallback_home(home: &Path, account: &Account) -> Result<(), EmbeddedE
 /// pg_ctl opens the log as the server's account, which cannot create files
 /// in a directory root owns: create it first and hand it over.
 fn prepare_log(log: &Path, account: &Account) -> Result<(), EmbeddedError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(io_err("create the log file", log))?;
+    OpenOptions::new().create(true).append(true).open(log).map_err(io_err("create the log file", log))?;
     account.give(log)
 }
 
 fn append_log(log: &Path, text: &str) -> Result<(), EmbeddedError> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(io_err("open", log))?;
-    file.write_all(text.as_bytes())
-        .map_err(io_err("write", log))
+    let mut file = OpenOptions::new().create(true).append(true).open(log).map_err(io_err("open", log))?;
+    file.write_all(text.as_bytes()).map_err(io_err("write", log))
 }
 
 /// What the log gained since `offset`: this start's messages, not older ones.
 fn read_from(log: &Path, offset: u64) -> String {
     let mut text = Vec::new();
     if let Ok(mut file) = File::open(log) {
-        _ = file
-            .seek(SeekFrom::Start(offset))
-            .and_then(|_| file.read_to_end(&mut text));
+        _ = file.seek(SeekFrom::Start(offset)).and_then(|_| file.read_to_end(&mut text));
     }
     String::from_utf8_lossy(&text).into_owned()
 }
@@ -881,11 +740,7 @@ fn read_from(log: &Path, offset: u64) -> String {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = all.len().saturating_sub(lines);
-    all[start..]
-        .iter()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    all[start..].iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }
 
 pub(super) fn output_text(out: &Output) -> String {
@@ -901,10 +756,8 @@ fn recorded_data_dir(dir: &Path) -> Option<PathBuf> {
 }
 
 pub(super) fn run(cmd: &mut Command) -> Result<Output, EmbeddedError> {
-    cmd.output().map_err(|source| EmbeddedError::Spawn {
-        program: cmd.get_program().to_string_lossy().into_owned(),
-        source,
-    })
+    cmd.output()
+        .map_err(|source| EmbeddedError::Spawn { program: cmd.get_program().to_string_lossy().into_owned(), source })
 }
 
 /// Readers never see a half-written file: write beside it, then rename.
@@ -934,9 +787,5 @@ fn remove_dir_if_present(path: &Path) -> Result<(), EmbeddedError> {
 
 pub(super) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> EmbeddedError {
     let path = path.to_path_buf();
-    move |source| EmbeddedError::Io {
-        action,
-        path,
-        source,
-    }
+    move |source| EmbeddedError::Io { action, path, source }
 }

@@ -54,7 +54,8 @@ async fn ensure_under(url: &str, shm: &Path) -> Option<String> {
     let mut conn = PgConnection::connect(url).await.ok()?;
     // Where the server keeps its data: the tablespace directory is named
     // after it, and must belong to the account that owns it.
-    let data_dir: Option<String> = sqlx::query_scalar("SELECT current_setting('data_directory')").fetch_one(&mut conn).await.ok();
+    let data_dir: Option<String> =
+        sqlx::query_scalar("SELECT current_setting('data_directory')").fetch_one(&mut conn).await.ok();
     let result = match data_dir.map(PathBuf::from).and_then(|d| location(shm, &d).map(|l| (l, d))) {
         Some((dir, data_dir)) => prepare(&mut conn, &dir, &data_dir).await,
         None => false,

@@ -61,12 +61,11 @@ pub fn configured_url(course: &Course, flag: Option<&str>) -> Option<(String, Or
         return Some((url.to_owned(), Origin::Flag));
     }
     if let Ok(url) = std::env::var("DATABASE_URL")
-        && !url.trim().is_empty() {
-            return Some((url, Origin::Env));
-        }
-    dotenv_value(&course.root.join(".env"), "DATABASE_URL")
-        .filter(|u| !u.is_empty())
-        .map(|u| (u, Origin::DotEnv))
+        && !url.trim().is_empty()
+    {
+        return Some((url, Origin::Env));
+    }
+    dotenv_value(&course.root.join(".env"), "DATABASE_URL").filter(|u| !u.is_empty()).map(|u| (u, Origin::DotEnv))
 }
 
 /// Chooses the server, starting the embedded one if nothing else is set.

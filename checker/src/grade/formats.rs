@@ -92,7 +92,11 @@ pub fn feedback(r: &StudentResult) -> String {
         let _ = writeln!(out, "| {} | {} / {} |", e.slug, e.points, e.max_points);
     }
     for e in &r.exercises {
-        let _ = write!(out, "\n## {}: {} / {}\n\n{}. Read: `book/src/{}`.\n\n", e.slug, e.points, e.max_points, e.title, e.book);
+        let _ = write!(
+            out,
+            "\n## {}: {} / {}\n\n{}. Read: `book/src/{}`.\n\n",
+            e.slug, e.points, e.max_points, e.title, e.book
+        );
         if let Some(note) = &e.note {
             let _ = writeln!(out, "{}\n", fenced(note));
         }

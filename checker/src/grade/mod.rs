@@ -81,7 +81,8 @@ pub async fn execute(ctx: &Ctx, args: &GradeArgs) -> anyhow::Result<Code> {
     server.shutdown().await;
     let results = result?;
 
-    let slugs: Vec<String> = results.first().map(|r| r.exercises.iter().map(|e| e.slug.clone()).collect()).unwrap_or_default();
+    let slugs: Vec<String> =
+        results.first().map(|r| r.exercises.iter().map(|e| e.slug.clone()).collect()).unwrap_or_default();
     write_outputs(&args.out, &results, &slugs)?;
     print_table(&results, &slugs);
     println!(
@@ -105,7 +106,16 @@ async fn grade_all(
     let mut checks = BTreeMap::new();
     for ex in &exercises {
         let crate_dir = ctx.course.exercise_dir(ex);
-        let built = runner::build_checks(&ctx.course.root, &ctx.course.exercise_dir(ex), &ex.slug, &ctx.course.target_dir(), false, Duration::from_secs(1800), false).await?;
+        let built = runner::build_checks(
+            &ctx.course.root,
+            &ctx.course.exercise_dir(ex),
+            &ex.slug,
+            &ctx.course.target_dir(),
+            false,
+            Duration::from_secs(1800),
+            false,
+        )
+        .await?;
         let BuildOutput::Built { executable } = built else {
             return Err(Failure::env(format!(
                 "the course's own {} does not build; run `cargo checker dev check {}` and fix the course first",
@@ -253,9 +263,10 @@ async fn rerun_alone(run: &mut ExerciseRun, req: &RunRequest) {
         let mut opts = req.exec_options(executable.clone(), Some(check.name.clone()));
         opts.db_prefix = format!("{}a{i}", req.db_prefix);
         if let Ok(alone) = runner::execute(&opts).await
-            && let Some(result) = alone.checks.into_iter().next() {
-                *check = result;
-            }
+            && let Some(result) = alone.checks.into_iter().next()
+        {
+            *check = result;
+        }
     }
 }
 
@@ -264,15 +275,17 @@ fn score(ex: &Exercise, names: &[String], run: anyhow::Result<ExerciseRun>) -> E
     let (note, found): (Option<String>, Vec<runner::CheckResult>) = match run {
         Ok(run) => match run.outcome {
             Outcome::Checked => {
-                let note = run.output_truncated.then(|| {
-                    format!("the checks printed more than {} KiB and were stopped there", OUTPUT_CAP / 1024)
-                });
+                let note = run
+                    .output_truncated
+                    .then(|| format!("the checks printed more than {} KiB and were stopped there", OUTPUT_CAP / 1024));
                 (note, run.checks)
             }
             Outcome::CompileError { diagnostics } => {
                 (Some(format!("did not compile; no check could run. The compiler said:\n\n{diagnostics}")), Vec::new())
             }
-            Outcome::TimedOut { limit_secs } => (Some(format!("the build took more than {limit_secs} s and was stopped")), Vec::new()),
+            Outcome::TimedOut { limit_secs } => {
+                (Some(format!("the build took more than {limit_secs} s and was stopped")), Vec::new())
+            }
         },
         Err(e) => (Some(format!("could not be checked: {e:#}")), Vec::new()),
     };
@@ -286,7 +299,13 @@ fn score(ex: &Exercise, names: &[String], run: anyhow::Result<ExerciseRun>) -> E
                 Some(c) => check_message(c),
                 None => note.as_deref().and_then(|n| n.lines().next()).unwrap_or("did not run").to_owned(),
             };
-            CheckOutcome { name: name.clone(), passed, points: if passed { ex.points } else { 0 }, max_points: ex.points, message }
+            CheckOutcome {
+                name: name.clone(),
+                passed,
+                points: if passed { ex.points } else { 0 },
+                max_points: ex.points,
+                message,
+            }
         })
         .collect();
     ExerciseResult {
@@ -363,7 +382,10 @@ fn changed_outside_exercises(course: &Course, sub: &Path) -> Vec<String> {
 /// the roster when there is one.
 pub fn find_submissions(dir: &Path, roster: Option<&Path>) -> Result<Vec<Submission>, Failure> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        Failure::usage(format!("cannot read the submissions folder {}: {e}; give a folder with one subfolder per student", dir.display()))
+        Failure::usage(format!(
+            "cannot read the submissions folder {}: {e}; give a folder with one subfolder per student",
+            dir.display()
+        ))
     })?;
     let names = match roster {
         Some(path) => read_roster(path)?,
@@ -420,9 +442,11 @@ fn read_roster(path: &Path) -> Result<BTreeMap<String, String>, Failure> {
     for line in lines {
         let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
         if let (Some(f), Some(s)) = (fields.get(folder), fields.get(student))
-            && !f.is_empty() && !s.is_empty() {
-                map.insert((*f).to_owned(), (*s).to_owned());
-            }
+            && !f.is_empty()
+            && !s.is_empty()
+        {
+            map.insert((*f).to_owned(), (*s).to_owned());
+        }
     }
     Ok(map)
 }
@@ -439,7 +463,10 @@ fn write_outputs(out: &Path, results: &[StudentResult], slugs: &[String]) -> any
     for r in results {
         let stem = formats::file_stem(&r.student);
         write(out.join("feedback").join(format!("{stem}.md")), &formats::feedback(r))?;
-        write(out.join("gradescope").join(&stem).join("results.json"), &serde_json::to_string_pretty(&formats::gradescope(r))?)?;
+        write(
+            out.join("gradescope").join(&stem).join("results.json"),
+            &serde_json::to_string_pretty(&formats::gradescope(r))?,
+        )?;
         write(out.join("junit").join(format!("{stem}.xml")), &formats::junit(r))?;
         let (json, b64) = formats::classroom(r);
         write(out.join("classroom").join(format!("{stem}.json")), &serde_json::to_string_pretty(&json)?)?;
@@ -459,7 +486,11 @@ fn print_table(results: &[StudentResult], slugs: &[String]) {
     for r in results {
         let mut line = format!("{:<width$}", r.student);
         for s in slugs {
-            let cell = r.exercises.iter().find(|e| &e.slug == s).map_or("-".to_owned(), |e| format!("{}/{}", e.points, e.max_points));
+            let cell = r
+                .exercises
+                .iter()
+                .find(|e| &e.slug == s)
+                .map_or("-".to_owned(), |e| format!("{}/{}", e.points, e.max_points));
             line.push_str(&format!("  {cell:>w$}", w = s.len().max(5)));
         }
         let total = format!("{}/{}", r.total(), r.max());

@@ -143,7 +143,8 @@ impl GradingServer {
         .unwrap_or_default();
         for db in owned {
             let quoted = db.replace('"', "\"\"");
-            let _ = conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{quoted}" WITH (FORCE)"#))).await;
+            let _ =
+                conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{quoted}" WITH (FORCE)"#))).await;
         }
         let _ = sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1")
             .bind(&role.name)

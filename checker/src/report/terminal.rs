@@ -23,11 +23,7 @@ pub fn run(w: &mut impl Write, course: &Course, ex: &Exercise, run: &ExerciseRun
             writeln!(w, "  Fix the first error first; later ones often follow from it.")?;
         }
         Outcome::TimedOut { limit_secs } => {
-            writeln!(
-                w,
-                "  {} building took longer than {limit_secs} s and was stopped.",
-                "Timed out:".red().bold()
-            )?;
+            writeln!(w, "  {} building took longer than {limit_secs} s and was stopped.", "Timed out:".red().bold())?;
         }
         Outcome::Checked => {
             for check in &run.checks {
@@ -64,8 +60,16 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
             let mark = if check.status == Status::TimedOut { "⏱".yellow() } else { "✗".red() };
             writeln!(w, "  {} {}", mark, name.bold())?;
             match &check.detail {
-                Some(d) if d.kind == "panicked" && d.got.as_deref().is_some_and(|g| g.starts_with("not yet implemented")) => {
-                    let todo = d.got.as_deref().unwrap_or("").trim_start_matches("not yet implemented").trim_start_matches(": ");
+                Some(d)
+                    if d.kind == "panicked"
+                        && d.got.as_deref().is_some_and(|g| g.starts_with("not yet implemented")) =>
+                {
+                    let todo = d
+                        .got
+                        .as_deref()
+                        .unwrap_or("")
+                        .trim_start_matches("not yet implemented")
+                        .trim_start_matches(": ");
                     let at = d.location.as_deref().unwrap_or("your code");
                     field(w, "todo", Some(&format!("{at}: {todo}")))?;
                     writeln!(w, "      {}", "this part is not written yet (it still calls todo!())".dimmed())?;

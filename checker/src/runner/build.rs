@@ -6,8 +6,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde::Deserialize;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
@@ -113,9 +113,10 @@ pub async fn build_checks(
             "compiler-message" => {
                 if let Some(d) = msg.message
                     && d.level == "error"
-                        && let Some(r) = d.rendered {
-                            diagnostics.push_str(&r);
-                        }
+                    && let Some(r) = d.rendered
+                {
+                    diagnostics.push_str(&r);
+                }
             }
             "compiler-artifact" => {
                 let is_checks = msg.target.as_ref().is_some_and(|t| t.name == "checks");
@@ -176,7 +177,8 @@ impl BuildStatus {
     fn cargo_said(&mut self, line: &str) {
         let line = line.trim_start();
         if line.starts_with("Blocking waiting for file lock") {
-            let note = "waiting for another cargo command to finish with the build directory (a build in another terminal?)";
+            let note =
+                "waiting for another cargo command to finish with the build directory (a build in another terminal?)";
             if !self.waiting_said {
                 self.waiting_said = true;
                 self.bar.suspend(|| eprintln!("{note}"));

@@ -113,9 +113,10 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
     };
     let truncated = out_over || err_over;
     if (timed_out || truncated)
-        && let Some(pgid) = pgid {
-            sys::kill_group(pgid);
-        }
+        && let Some(pgid) = pgid
+    {
+        sys::kill_group(pgid);
+    }
     // Reap it (and kill any straggler in its group) before cleaning up.
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
     if let Some(pgid) = pgid {
@@ -171,12 +172,8 @@ async fn list_checks(opts: &ExecOptions) -> anyhow::Result<Vec<String>> {
 
 /// The names of the checks in a check binary, in its order.
 pub async fn list(executable: &std::path::Path, crate_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    let listing = Command::new(executable)
-        .current_dir(crate_dir)
-        .arg("--list")
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
+    let listing =
+        Command::new(executable).current_dir(crate_dir).arg("--list").stdin(Stdio::null()).kill_on_drop(true).output();
     let out = tokio::time::timeout(Duration::from_secs(30), listing)
         .await
         .map_err(|_| anyhow::anyhow!("listing the checks in {} took over 30 s", executable.display()))?
@@ -256,4 +253,3 @@ pub async fn drop_run_databases(admin_url: &str, prefix: &str) {
         admin.close().await;
     }
 }
-

@@ -39,11 +39,13 @@ pub fn before_build(workspace: &Path, crate_dir: &Path, target_dir: &Path) -> Pe
     let files = relative_files(crate_dir);
     let (hash, newest) = survey(crate_dir, &files);
     if let Some((old_hash, built_at)) = read(&record)
-        && old_hash != hash && newest.is_some_and(|t| t <= built_at) {
-            for f in &files {
-                touch(&crate_dir.join(f));
-            }
+        && old_hash != hash
+        && newest.is_some_and(|t| t <= built_at)
+    {
+        for f in &files {
+            touch(&crate_dir.join(f));
         }
+    }
     Pending { record, hash, started }
 }
 

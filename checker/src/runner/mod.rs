@@ -146,11 +146,22 @@ const BUILD_LIMIT: Duration = Duration::from_secs(600);
 /// Builds and runs one exercise's checks; `time_limit` bounds the checks.
 pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
     let started = Instant::now();
-    let build = build_checks(&req.workspace, &req.crate_dir, &req.slug, &req.target_dir, req.color, BUILD_LIMIT, req.show_build).await?;
+    let build = build_checks(
+        &req.workspace,
+        &req.crate_dir,
+        &req.slug,
+        &req.target_dir,
+        req.color,
+        BUILD_LIMIT,
+        req.show_build,
+    )
+    .await?;
     let build_ms = started.elapsed().as_millis() as u64;
     let exe = match build {
         BuildOutput::Built { executable } => executable,
-        BuildOutput::Failed { diagnostics } => return Ok(unbuilt(req, Outcome::CompileError { diagnostics }, build_ms)),
+        BuildOutput::Failed { diagnostics } => {
+            return Ok(unbuilt(req, Outcome::CompileError { diagnostics }, build_ms));
+        }
         BuildOutput::TimedOut => {
             return Ok(unbuilt(req, Outcome::TimedOut { limit_secs: BUILD_LIMIT.as_secs() }, build_ms));
         }

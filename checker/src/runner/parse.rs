@@ -18,17 +18,18 @@ pub fn libtest(stdout: &str) -> Parsed {
     let mut current: Option<(String, String)> = None;
     for line in stdout.lines() {
         if let Some(rest) = line.strip_prefix("test ")
-            && let Some((name, result)) = rest.rsplit_once(" ... ") {
-                let status = match result.trim() {
-                    "ok" => Some(Status::Passed),
-                    "FAILED" => Some(Status::Failed),
-                    _ => None,
-                };
-                if let Some(s) = status {
-                    parsed.statuses.insert(name.to_owned(), s);
-                    continue;
-                }
+            && let Some((name, result)) = rest.rsplit_once(" ... ")
+        {
+            let status = match result.trim() {
+                "ok" => Some(Status::Passed),
+                "FAILED" => Some(Status::Failed),
+                _ => None,
+            };
+            if let Some(s) = status {
+                parsed.statuses.insert(name.to_owned(), s);
+                continue;
             }
+        }
         if let Some(name) = section_header(line) {
             if let Some((n, text)) = current.take() {
                 parsed.outputs.insert(n, text.trim_end().to_owned());

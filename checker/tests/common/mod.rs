@@ -44,11 +44,7 @@ pub fn database_url() -> String {
         return url;
     }
     let out = checker().args(["db", "url"]).output().expect("running checker db url");
-    assert!(
-        out.status.success(),
-        "checker db url failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "checker db url failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8 url").trim().to_owned()
 }
 

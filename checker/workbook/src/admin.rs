@@ -27,9 +27,10 @@ pub fn admin_url() -> &'static str {
 
 fn find_admin_url() -> Option<String> {
     if let Ok(url) = std::env::var("DATABASE_URL")
-        && !url.trim().is_empty() {
-            return Some(url);
-        }
+        && !url.trim().is_empty()
+    {
+        return Some(url);
+    }
     let root = workspace_root()?;
     if let Some(url) = dotenv_value(&root.join(".env"), "DATABASE_URL") {
         return Some(url);
@@ -42,10 +43,7 @@ fn find_admin_url() -> Option<String> {
 /// the crate under test.
 fn workspace_root() -> Option<PathBuf> {
     let start = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from)?;
-    start
-        .ancestors()
-        .find(|dir| dir.join("Cargo.lock").is_file())
-        .map(Path::to_path_buf)
+    start.ancestors().find(|dir| dir.join("Cargo.lock").is_file()).map(Path::to_path_buf)
 }
 
 /// The prefix of every per-check database; the checker drops and sweeps
@@ -124,7 +122,9 @@ pub(crate) async fn create_database(admin: &mut PgConnection, name: &str) -> Res
         .ok()
         .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
     let in_fast = match fast {
-        Some(t) => admin.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}" TABLESPACE "{t}""#))).await.is_ok(),
+        Some(t) => {
+            admin.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}" TABLESPACE "{t}""#))).await.is_ok()
+        }
         None => false,
     };
     if !in_fast {
@@ -134,10 +134,7 @@ pub(crate) async fn create_database(admin: &mut PgConnection, name: &str) -> Res
 }
 
 pub(crate) async fn drop_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
-        .await
-        .map(drop)
+    admin.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))).await.map(drop)
 }
 
 #[cfg(test)]

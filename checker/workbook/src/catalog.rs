@@ -264,8 +264,7 @@ impl fmt::Display for SchemaDiff {
         // A column or index of a table that is itself listed says nothing
         // new: show the table alone.
         let brief = |list: &[SchemaObject]| -> Vec<String> {
-            let tables: BTreeSet<&str> =
-                list.iter().filter(|o| o.kind == "table").map(|o| o.name.as_str()).collect();
+            let tables: BTreeSet<&str> = list.iter().filter(|o| o.kind == "table").map(|o| o.name.as_str()).collect();
             list.iter()
                 .filter(|o| o.kind == "table" || o.table.as_deref().is_none_or(|t| !tables.contains(t)))
                 .map(ToString::to_string)

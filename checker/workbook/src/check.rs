@@ -43,7 +43,8 @@ impl Db {
         // `migrations::up` runs on a connection of its own and closes it:
         // a failed run keeps its advisory lock on that session.
         if let Err(e) = crate::migrations::up(&self.url, dir).await {
-            crate::migrations::failure(format!("applying the migrations in {}/", crate::migrations::shown(dir)), &e).fail();
+            crate::migrations::failure(format!("applying the migrations in {}/", crate::migrations::shown(dir)), &e)
+                .fail();
         }
     }
 }

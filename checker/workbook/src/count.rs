@@ -128,10 +128,7 @@ pub fn install() {
         let subscriber = tracing_subscriber::registry().with(Counter);
         tracing::subscriber::set_global_default(subscriber).is_ok()
     });
-    assert!(
-        ok,
-        "workbook::count needs the process-wide tracing subscriber, but another one was installed first"
-    );
+    assert!(ok, "workbook::count needs the process-wide tracing subscriber, but another one was installed first");
 }
 
 tokio::task_local! {
@@ -304,7 +301,8 @@ mod tests {
                 })
                 .await
                 .1;
-                let rows: Vec<i32> = sqlx::query_scalar("SELECT   n\n FROM t WHERE n > $1").bind(2).fetch_all(pool).await.unwrap();
+                let rows: Vec<i32> =
+                    sqlx::query_scalar("SELECT   n\n FROM t WHERE n > $1").bind(2).fetch_all(pool).await.unwrap();
                 assert_eq!(rows.len(), 5);
                 let mut tx = pool.begin().await.unwrap();
                 sqlx::query("SELECT 1").execute(&mut *tx).await.unwrap();
@@ -327,9 +325,7 @@ mod tests {
         check(async |db| {
             let pool = db.pool().clone();
             let ((), stmts) = statements(async {
-                tokio::spawn(async move { sqlx::query("SELECT 1").execute(&pool).await.unwrap() })
-                    .await
-                    .unwrap();
+                tokio::spawn(async move { sqlx::query("SELECT 1").execute(&pool).await.unwrap() }).await.unwrap();
             })
             .await;
             // Documented limitation: if this starts counting, update the docs.

@@ -8,10 +8,7 @@ use std::sync::OnceLock;
 pub fn seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
     *SEED.get_or_init(|| {
-        std::env::var("WORKBOOK_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| fastrand::u64(..))
+        std::env::var("WORKBOOK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..))
     })
 }
 
@@ -33,12 +30,30 @@ pub fn word(len: usize) -> String {
 }
 
 const FIRST: &[&str] = &[
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus",
-    "Radia", "Tony", "Katherine", "Dennis", "Sophie", "Linus", "Hedy", "John", "Shafi", "Leslie",
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Ken",
+    "Margaret",
+    "Niklaus",
+    "Radia",
+    "Tony",
+    "Katherine",
+    "Dennis",
+    "Sophie",
+    "Linus",
+    "Hedy",
+    "John",
+    "Shafi",
+    "Leslie",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton",
-    "Wirth", "Perlman", "Hoare", "Johnson", "Ritchie", "Wilson", "Torvalds", "Lamarr", "Backus",
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Wirth", "Perlman",
+    "Hoare", "Johnson", "Ritchie", "Wilson", "Torvalds", "Lamarr", "Backus",
 ];
 
 /// A person's full name; two calls rarely agree.

@@ -7,16 +7,16 @@
 //! checker reads those failures back as structured reports.
 
 mod admin;
+pub mod catalog;
 mod check;
 pub mod count;
+pub mod data;
 pub mod env;
 mod failure;
-pub mod data;
-pub mod source;
-pub mod seeds;
-pub mod steps;
-pub mod catalog;
 pub mod migrations;
+pub mod seeds;
+pub mod source;
+pub mod steps;
 
 pub use admin::{CHECK_PREFIX, TABLESPACE_ENV, admin_url, dotenv_value, redact, url_for_database};
 pub use check::{Db, check};

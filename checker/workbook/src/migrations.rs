@@ -145,11 +145,9 @@ impl fmt::Display for MigrationError {
                 f,
                 "migration {version} was applied to this database, but no file in the migrations directory has that version"
             ),
-            MigrationError::NoDown { version, up } => write!(
-                f,
-                "migration {version} ({}) has no down file, so it cannot be reverted",
-                shown(up)
-            ),
+            MigrationError::NoDown { version, up } => {
+                write!(f, "migration {version} ({}) has no down file, so it cannot be reverted", shown(up))
+            }
             MigrationError::Dirty { version } => {
                 write!(f, "migration {version} failed part-way in an earlier run and is marked unfinished")
             }
@@ -171,29 +169,29 @@ pub fn failure(doing: impl Into<String>, e: &MigrationError) -> Failure {
     let exercise = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "<exercise>".to_owned());
     let f = Failure::new(doing).got(e.to_string());
     match e {
-        MigrationError::Sql { direction: Direction::Up, .. } => f
-            .expected("every up migration applies cleanly to an empty database")
-            .hint(format!(
+        MigrationError::Sql { direction: Direction::Up, .. } => {
+            f.expected("every up migration applies cleanly to an empty database").hint(format!(
                 "PostgreSQL stopped at the line and column shown: fix the SQL there. A migration that fails \
                  leaves nothing behind, so you can try again by hand with `cargo checker migrate {exercise} up`."
-            )),
-        MigrationError::Sql { direction: Direction::Down, .. } => f
-            .expected("every down migration undoes its up cleanly, right after the up ran")
-            .hint(
+            ))
+        }
+        MigrationError::Sql { direction: Direction::Down, .. } => {
+            f.expected("every down migration undoes its up cleanly, right after the up ran").hint(
                 "A down may only drop what its up created, in reverse order: first what depends on \
                  something (indexes, tables), then what they depended on (types, functions).",
-            ),
-        MigrationError::NoDown { .. } => f
-            .expected("a .down.sql file next to every .up.sql, with the same version and description")
-            .hint(
+            )
+        }
+        MigrationError::NoDown { .. } => {
+            f.expected("a .down.sql file next to every .up.sql, with the same version and description").hint(
                 "Without a down file nobody can undo this migration: sqlx silently skips it. Create the \
                  .down.sql file and write in it the SQL that undoes the up (DROP what the up CREATEd).",
-            ),
-        MigrationError::Source { .. } => f
-            .expected("migration files named <version>_<description>.up.sql and .down.sql")
-            .hint(format!(
+            )
+        }
+        MigrationError::Source { .. } => {
+            f.expected("migration files named <version>_<description>.up.sql and .down.sql").hint(format!(
                 "`cargo checker migrate {exercise} new <description>` creates a correctly named, timestamped pair."
-            )),
+            ))
+        }
         MigrationError::Modified { .. } | MigrationError::Missing { .. } | MigrationError::Dirty { .. } => f
             .expected("a database whose applied migrations match the files")
             .hint("This should not happen in a fresh check database; run the checks again."),

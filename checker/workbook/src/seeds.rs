@@ -185,9 +185,8 @@ pub async fn read(dir: &Path) -> Result<Vec<Seed>, SeedError> {
         return Ok(Vec::new());
     }
     // Seeds are named like migrations, so sqlx's reader parses them.
-    let files = Migrator::new(dir)
-        .await
-        .map_err(|e| SeedError::Read { dir: dir.to_path_buf(), message: e.to_string() })?;
+    let files =
+        Migrator::new(dir).await.map_err(|e| SeedError::Read { dir: dir.to_path_buf(), message: e.to_string() })?;
     let mut ups = Vec::new();
     let mut downs: HashMap<i64, (String, String)> = HashMap::new();
     for m in files.iter() {
@@ -307,9 +306,8 @@ pub async fn fresh(url: &str, migrations_dir: &Path, seeds_dir: &Path) -> Result
 }
 
 async fn applied_migrations(conn: &mut PgConnection) -> Result<Vec<i64>, SeedError> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(&mut *conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&mut *conn).await?;
     if !exists {
         return Ok(Vec::new());
     }
@@ -318,9 +316,8 @@ async fn applied_migrations(conn: &mut PgConnection) -> Result<Vec<i64>, SeedErr
 
 /// The seeds recorded as run: version to (description, checksum).
 async fn recorded(conn: &mut PgConnection) -> Result<HashMap<i64, (String, Vec<u8>)>, SeedError> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_workbook_seeds') IS NOT NULL")
-        .fetch_one(&mut *conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('_workbook_seeds') IS NOT NULL").fetch_one(&mut *conn).await?;
     if !exists {
         return Ok(HashMap::new());
     }
@@ -331,9 +328,8 @@ async fn recorded(conn: &mut PgConnection) -> Result<HashMap<i64, (String, Vec<u
 
 async fn up_on(conn: &mut PgConnection, seeds: &[Seed]) -> Result<Vec<SeedOutcome>, SeedError> {
     let mut tx = conn.begin().await?;
-    let migrated: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(&mut *tx)
-        .await?;
+    let migrated: bool =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&mut *tx).await?;
     if !migrated {
         return Err(SeedError::NotMigrated);
     }
@@ -380,9 +376,8 @@ async fn up_on(conn: &mut PgConnection, seeds: &[Seed]) -> Result<Vec<SeedOutcom
 
 async fn down_on(conn: &mut PgConnection, seeds: &[Seed]) -> Result<Vec<SeedOutcome>, SeedError> {
     let mut tx = conn.begin().await?;
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_workbook_seeds') IS NOT NULL")
-        .fetch_one(&mut *tx)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('_workbook_seeds') IS NOT NULL").fetch_one(&mut *tx).await?;
     if !exists {
         return Ok(Vec::new());
     }

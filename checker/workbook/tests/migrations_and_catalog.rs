@@ -54,7 +54,8 @@ fn a_failing_statement_is_reported_with_file_line_and_column() {
         // The error is in the second statement, on line 5: PostgreSQL's
         // position counts from the start of the whole file.
         let up = "-- first a table\nCREATE TABLE a (id int);\n\nCREATE TABLE b (\n    n intt NOT NULL\n);\n";
-        let dir = Dir::with(&[("7_two_tables.up.sql", up), ("7_two_tables.down.sql", "DROP TABLE b;\nDROP TABLE a;\n")]);
+        let dir =
+            Dir::with(&[("7_two_tables.up.sql", up), ("7_two_tables.down.sql", "DROP TABLE b;\nDROP TABLE a;\n")]);
         let err = migrations::up(db.url(), &dir.0).await.unwrap_err();
         let MigrationError::Sql { file, direction, error } = &err else { panic!("{err:?}") };
         assert_eq!(*direction, Direction::Up);
@@ -87,7 +88,10 @@ fn a_failed_run_does_not_block_the_next_one() {
 fn down_reverts_newest_first_and_up_works_again() {
     check(async |db| {
         let dir = Dir::with(&[
-            ("1_things.up.sql", "CREATE TYPE mood AS ENUM ('ok', 'meh');\nCREATE TABLE things (id bigserial PRIMARY KEY, m mood);"),
+            (
+                "1_things.up.sql",
+                "CREATE TYPE mood AS ENUM ('ok', 'meh');\nCREATE TABLE things (id bigserial PRIMARY KEY, m mood);",
+            ),
             ("1_things.down.sql", "DROP TABLE things;\nDROP TYPE mood;"),
             ("2_index.up.sql", "CREATE INDEX things_m_idx ON things (m) WHERE m = 'ok';"),
             ("2_index.down.sql", "DROP INDEX things_m_idx;"),

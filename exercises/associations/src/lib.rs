@@ -83,10 +83,8 @@ pub async fn users_with_posts_joined(pool: &PgPool) -> Result<Vec<UserWithPosts>
 /// This version returns the right answer, and its check still fails. Run
 /// the checks, read why, then rewrite it.
 pub async fn users_with_posts_batched(pool: &PgPool, ids: &[i64]) -> Result<Vec<UserWithPosts>, sqlx::Error> {
-    let users: Vec<User> = sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1) ORDER BY id")
-        .bind(ids)
-        .fetch_all(pool)
-        .await?;
+    let users: Vec<User> =
+        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1) ORDER BY id").bind(ids).fetch_all(pool).await?;
     let mut out = Vec::with_capacity(users.len());
     for user in users {
         let posts: Vec<Post> = sqlx::query_as("SELECT id, user_id, title FROM posts WHERE user_id = $1 ORDER BY id")
@@ -103,7 +101,9 @@ pub async fn users_with_posts_batched(pool: &PgPool, ids: &[i64]) -> Result<Vec<
 /// loads: never one row per (post, comment) pair.
 pub async fn users_with_posts_and_comments(pool: &PgPool) -> Result<Vec<UserWithPostsAndComments>, sqlx::Error> {
     let _ = pool;
-    todo!("one statement per collection: the users, then their posts, then their comments, each with WHERE user_id = ANY($1)")
+    todo!(
+        "one statement per collection: the users, then their posts, then their comments, each with WHERE user_id = ANY($1)"
+    )
 }
 
 /// The users who wrote at least one post tagged `tag`, in id order, each

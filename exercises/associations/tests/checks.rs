@@ -134,7 +134,9 @@ fn every_foreign_key_column_has_an_index() {
         if let Some(first) = missing.first() {
             let (table, column) = first.split_once('.').expect("table.column");
             Failure::new("reading the indexes from pg_index after applying migrations/")
-                .expected("an index starting with each foreign key column (the primary key counts for post_tags.post_id)")
+                .expected(
+                    "an index starting with each foreign key column (the primary key counts for post_tags.post_id)",
+                )
                 .got(format!("no index starts with {}", missing.join(", ")))
                 .hint(format!(
                     "PostgreSQL indexes the referenced primary key, never the referencing column. Without an index \
@@ -314,8 +316,13 @@ fn users_with_posts_joined_gives_each_user_exactly_their_posts() {
         let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
         let got = ok("users_with_posts_joined(&pool)", users_with_posts_joined(db.pool()).await);
         // Users without posts are the next check's business.
-        let with_posts = |list: Vec<UserWithPosts>| list.into_iter().filter(|u| !u.posts.is_empty()).collect::<Vec<_>>();
-        compare_users_with_posts("users_with_posts_joined(&pool)", &with_posts(got), &with_posts(blog.users_with_posts()));
+        let with_posts =
+            |list: Vec<UserWithPosts>| list.into_iter().filter(|u| !u.posts.is_empty()).collect::<Vec<_>>();
+        compare_users_with_posts(
+            "users_with_posts_joined(&pool)",
+            &with_posts(got),
+            &with_posts(blog.users_with_posts()),
+        );
     });
 }
 
@@ -350,7 +357,8 @@ fn users_with_posts_batched_loads_the_requested_users_with_their_posts() {
         let ids = blog.some_user_ids();
         let called = format!("users_with_posts_batched(&pool, &{})", short_list(&ids));
         let got = ok(&called, users_with_posts_batched(db.pool(), &ids).await);
-        let want: Vec<UserWithPosts> = blog.users_with_posts().into_iter().filter(|u| ids.contains(&u.user.id)).collect();
+        let want: Vec<UserWithPosts> =
+            blog.users_with_posts().into_iter().filter(|u| ids.contains(&u.user.id)).collect();
         compare_users_with_posts(&called, &got, &want);
     });
 }
@@ -374,7 +382,13 @@ fn users_with_posts_batched_takes_one_statement_per_collection_not_per_user() {
                 )
                 .fail();
         }
-        expect_statements(&called, &stmts, 2..=2, "2 statements: one for the users, one for all of their posts", ids.len());
+        expect_statements(
+            &called,
+            &stmts,
+            2..=2,
+            "2 statements: one for the users, one for all of their posts",
+            ids.len(),
+        );
     });
 }
 
@@ -385,16 +399,14 @@ fn users_with_posts_batched_fetches_only_the_posts_of_those_users() {
         let ids = blog.some_user_ids();
         let posts: usize = ids.iter().map(|id| blog.posts_of(*id).len()).sum();
         let (got, stmts) = count::statements(users_with_posts_batched(db.pool(), &ids)).await;
-        let called = format!("users_with_posts_batched(&pool, &ids) with {} of the {} users", ids.len(), blog.users.len());
+        let called =
+            format!("users_with_posts_batched(&pool, &ids) with {} of the {} users", ids.len(), blog.users.len());
         ok(&called, got);
         expect_some_statements(&called, &stmts);
         let bound = (ids.len() + posts) as u64;
         if stmts.rows_returned() > bound {
             Failure::new(&called)
-                .expected(format!(
-                    "at most {bound} rows over the wire: {} users and their {posts} posts",
-                    ids.len()
-                ))
+                .expected(format!("at most {bound} rows over the wire: {} users and their {posts} posts", ids.len()))
                 .got(format!("{} rows:{}", stmts.rows_returned(), stmts.describe(SHOWN)))
                 .hint(
                     "The database filters far better than Rust does: ask only for the posts of the users you \
@@ -414,7 +426,11 @@ fn users_with_posts_and_comments_loads_both_collections() {
     check(async |db| {
         let blog = Blog::new_in(&db, data::int(10..20) as usize, 4).await;
         let got = ok("users_with_posts_and_comments(&pool)", users_with_posts_and_comments(db.pool()).await);
-        compare_users_with_posts_and_comments("users_with_posts_and_comments(&pool)", &got, &blog.users_with_posts_and_comments());
+        compare_users_with_posts_and_comments(
+            "users_with_posts_and_comments(&pool)",
+            &got,
+            &blog.users_with_posts_and_comments(),
+        );
     });
 }
 
@@ -518,7 +534,13 @@ fn posts_with_tags_takes_at_most_two_statements() {
         let called = format!("posts_with_tags(&pool, {}) for a user with {posts} posts", user.id);
         let (got, stmts) = count::statements(posts_with_tags(db.pool(), user.id)).await;
         ok(&called, got);
-        expect_statements(&called, &stmts, 1..=2, "at most 2 statements: the posts, then the tags of all of them", posts);
+        expect_statements(
+            &called,
+            &stmts,
+            1..=2,
+            "at most 2 statements: the posts, then the tags of all of them",
+            posts,
+        );
     });
 }
 
@@ -570,12 +592,20 @@ fn expect_some_statements(called: &str, stmts: &Statements) {
 fn compare_users_with_posts(called: &str, got: &[UserWithPosts], want: &[UserWithPosts]) {
     let got_ids: Vec<i64> = got.iter().map(|u| u.user.id).collect();
     let want_ids: Vec<i64> = want.iter().map(|u| u.user.id).collect();
-    expect_same_users(called, &got_ids, &want_ids, |id| want.iter().find(|u| u.user.id == id).is_some_and(|u| u.posts.is_empty()));
+    expect_same_users(called, &got_ids, &want_ids, |id| {
+        want.iter().find(|u| u.user.id == id).is_some_and(|u| u.posts.is_empty())
+    });
     for (g, w) in got.iter().zip(want) {
         if g.user != w.user {
             Failure::new(called).expected(format!("{:?}", w.user)).got(format!("{:?}", g.user)).fail();
         }
-        expect_same_children(called, &format!("user {}'s posts", w.user.id), &ids(&g.posts, |p| p.id), &ids(&w.posts, |p| p.id), "their posts");
+        expect_same_children(
+            called,
+            &format!("user {}'s posts", w.user.id),
+            &ids(&g.posts, |p| p.id),
+            &ids(&w.posts, |p| p.id),
+            "their posts",
+        );
         if g.posts != w.posts {
             Failure::new(called)
                 .expected(format!("user {}'s posts: {:?}", w.user.id, w.posts))
@@ -585,7 +615,11 @@ fn compare_users_with_posts(called: &str, got: &[UserWithPosts], want: &[UserWit
     }
 }
 
-fn compare_users_with_posts_and_comments(called: &str, got: &[UserWithPostsAndComments], want: &[UserWithPostsAndComments]) {
+fn compare_users_with_posts_and_comments(
+    called: &str,
+    got: &[UserWithPostsAndComments],
+    want: &[UserWithPostsAndComments],
+) {
     let got_ids: Vec<i64> = got.iter().map(|u| u.user.id).collect();
     let want_ids: Vec<i64> = want.iter().map(|u| u.user.id).collect();
     expect_same_users(called, &got_ids, &want_ids, |id| {
@@ -596,8 +630,20 @@ fn compare_users_with_posts_and_comments(called: &str, got: &[UserWithPostsAndCo
             Failure::new(called).expected(format!("{:?}", w.user)).got(format!("{:?}", g.user)).fail();
         }
         let id = w.user.id;
-        expect_same_children(called, &format!("user {id}'s posts"), &ids(&g.posts, |p| p.id), &ids(&w.posts, |p| p.id), "the posts they wrote");
-        expect_same_children(called, &format!("user {id}'s comments"), &ids(&g.comments, |c| c.id), &ids(&w.comments, |c| c.id), "the comments they wrote, on anyone's posts");
+        expect_same_children(
+            called,
+            &format!("user {id}'s posts"),
+            &ids(&g.posts, |p| p.id),
+            &ids(&w.posts, |p| p.id),
+            "the posts they wrote",
+        );
+        expect_same_children(
+            called,
+            &format!("user {id}'s comments"),
+            &ids(&g.comments, |c| c.id),
+            &ids(&w.comments, |c| c.id),
+            "the comments they wrote, on anyone's posts",
+        );
         if g.posts != w.posts || g.comments != w.comments {
             Failure::new(called)
                 .expected(format!("user {id}: posts {:?}, comments {:?}", w.posts, w.comments))
@@ -714,16 +760,13 @@ fn expect_same_children(called: &str, what: &str, got: &[i64], want: &[i64], mea
     } else {
         format!("This collection holds {meaning}: match on the right foreign key column.")
     };
-    Failure::new(called)
-        .expected(format!("{what}: {}", short_list(want)))
-        .got(short_list(got))
-        .hint(hint)
-        .fail();
+    Failure::new(called).expected(format!("{what}: {}", short_list(want))).got(short_list(got)).hint(hint).fail();
 }
 
 fn expect_childless_kept(called: &str, got: &[UserWithPosts], want: &[UserWithPosts]) {
     let childless: Vec<&UserWithPosts> = want.iter().filter(|u| u.posts.is_empty()).collect();
-    let missing: Vec<&&UserWithPosts> = childless.iter().filter(|w| !got.iter().any(|g| g.user.id == w.user.id)).collect();
+    let missing: Vec<&&UserWithPosts> =
+        childless.iter().filter(|w| !got.iter().any(|g| g.user.id == w.user.id)).collect();
     if let Some(first) = missing.first() {
         Failure::new(called)
             .expected(format!("all {} users, including the {} who have no posts yet", want.len(), childless.len()))
@@ -808,7 +851,8 @@ impl Blog {
             }
         }
 
-        let mut blog = Blog { users, posts, comments: Vec::new(), tags: Vec::new(), links: Vec::new(), heavy: Vec::new() };
+        let mut blog =
+            Blog { users, posts, comments: Vec::new(), tags: Vec::new(), links: Vec::new(), heavy: Vec::new() };
         blog.heavy = heavy_idx.iter().map(|i| blog.users[*i].id).collect();
 
         for i in 0..blog.users.len() {
@@ -884,9 +928,11 @@ impl Blog {
         };
         run(
             "users",
-            sqlx::query("INSERT INTO users (id, name) OVERRIDING SYSTEM VALUE SELECT * FROM UNNEST($1::bigint[], $2::text[])")
-                .bind(self.users.iter().map(|u| u.id).collect::<Vec<_>>())
-                .bind(self.users.iter().map(|u| u.name.clone()).collect::<Vec<_>>()),
+            sqlx::query(
+                "INSERT INTO users (id, name) OVERRIDING SYSTEM VALUE SELECT * FROM UNNEST($1::bigint[], $2::text[])",
+            )
+            .bind(self.users.iter().map(|u| u.id).collect::<Vec<_>>())
+            .bind(self.users.iter().map(|u| u.name.clone()).collect::<Vec<_>>()),
         )
         .await;
         run(
@@ -914,9 +960,11 @@ impl Blog {
         .await;
         run(
             "tags",
-            sqlx::query("INSERT INTO tags (id, name) OVERRIDING SYSTEM VALUE SELECT * FROM UNNEST($1::bigint[], $2::text[])")
-                .bind(self.tags.iter().map(|t| t.id).collect::<Vec<_>>())
-                .bind(self.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>()),
+            sqlx::query(
+                "INSERT INTO tags (id, name) OVERRIDING SYSTEM VALUE SELECT * FROM UNNEST($1::bigint[], $2::text[])",
+            )
+            .bind(self.tags.iter().map(|t| t.id).collect::<Vec<_>>())
+            .bind(self.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>()),
         )
         .await;
         run(
@@ -941,8 +989,7 @@ impl Blog {
     }
 
     fn tags_of(&self, post_id: i64) -> Vec<Tag> {
-        let mut tags: Vec<Tag> =
-            self.tags.iter().filter(|t| self.links.contains(&(post_id, t.id))).cloned().collect();
+        let mut tags: Vec<Tag> = self.tags.iter().filter(|t| self.links.contains(&(post_id, t.id))).cloned().collect();
         tags.sort_by(|a, b| a.name.cmp(&b.name));
         tags
     }
@@ -1082,12 +1129,7 @@ async fn has_leading_index(db: &Db, table: &str, column: &str) -> bool {
                    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
                    WHERE t.relnamespace = 'public'::regnamespace AND t.relname = $1 AND a.attname = $2
                      AND i.indpred IS NULL)";
-    sqlx::query_scalar(sql)
-        .bind(table)
-        .bind(column)
-        .fetch_one(db.pool())
-        .await
-        .unwrap_or_else(|e| query_failed(sql, e))
+    sqlx::query_scalar(sql).bind(table).bind(column).fetch_one(db.pool()).await.unwrap_or_else(|e| query_failed(sql, e))
 }
 
 fn rule_name(code: &str) -> &'static str {

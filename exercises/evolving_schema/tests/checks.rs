@@ -41,9 +41,7 @@ async fn up_to(db: &Db, steps: &Steps, version: i64, rows: usize) {
 
 fn failing_version(e: &MigrationError) -> Option<i64> {
     match e {
-        MigrationError::Sql { file, .. } => {
-            file_name(file).split('_').next().and_then(|v| v.parse().ok())
-        }
+        MigrationError::Sql { file, .. } => file_name(file).split('_').next().and_then(|v| v.parse().ok()),
         _ => None,
     }
 }
@@ -95,7 +93,10 @@ fn some_members() -> Vec<Member> {
     let n = data::int(6..17) as usize;
     let campus = data::int(1..4) as usize;
     (0..n)
-        .map(|i| Member { name: data::name(), email: if i % 3 == 0 && i / 3 < campus { campus_email() } else { data::email() } })
+        .map(|i| Member {
+            name: data::name(),
+            email: if i % 3 == 0 && i / 3 < campus { campus_email() } else { data::email() },
+        })
         .collect()
 }
 
@@ -175,8 +176,10 @@ fn step_2_adds_plan_to_a_table_that_already_has_rows() {
                 .hint("After the UPDATE that fills it in: ALTER TABLE members ALTER COLUMN plan SET NOT NULL.")
                 .fail();
         }
-        let got: Vec<(String, Option<String>)> =
-            sqlx::query_as("SELECT email, plan FROM members ORDER BY id").fetch_all(db.pool()).await.expect("reading members");
+        let got: Vec<(String, Option<String>)> = sqlx::query_as("SELECT email, plan FROM members ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .expect("reading members");
         for (m, (email, plan)) in members.iter().zip(&got) {
             let want = if m.email.ends_with("@campus.example") { "campus" } else { "free" };
             if plan.as_deref() != Some(want) {
@@ -237,10 +240,7 @@ fn step_3_lets_old_and_new_code_read_every_name() {
         let want: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
         let readers = [
             ("old code: SELECT fullname FROM members ORDER BY id", "SELECT fullname FROM members ORDER BY id"),
-            (
-                "new code: SELECT display_name FROM members ORDER BY id",
-                "SELECT display_name FROM members ORDER BY id",
-            ),
+            ("new code: SELECT display_name FROM members ORDER BY id", "SELECT display_name FROM members ORDER BY id"),
         ];
         for (who, sql) in readers {
             match read_names(&db, sql).await {
@@ -305,13 +305,15 @@ fn step_3_keeps_both_names_in_step_on_every_write() {
                 .await
             {
                 Ok(id) => id,
-                Err(e) => Failure::new("new code: INSERT INTO members (display_name, email), after 3_expand_display_name")
-                    .expected("the insert works, and fullname is filled in from display_name")
-                    .got(pg_message(&e))
-                    .hint(format!(
-                        "{trigger_hint} A BEFORE trigger runs before NOT NULL is checked, so it can fill fullname in."
-                    ))
-                    .fail(),
+                Err(e) => Failure::new(
+                    "new code: INSERT INTO members (display_name, email), after 3_expand_display_name",
+                )
+                .expected("the insert works, and fullname is filled in from display_name")
+                .got(pg_message(&e))
+                .hint(format!(
+                    "{trigger_hint} A BEFORE trigger runs before NOT NULL is checked, so it can fill fullname in."
+                ))
+                .fail(),
             };
         expect_names(&db, new_id, &new_name, "new code inserted it with display_name only", trigger_hint).await;
 
@@ -394,11 +396,12 @@ fn step_4_drops_fullname_and_keeps_every_name() {
                 .got("no such column")
                 .fail(),
         }
-        let triggers: Vec<String> =
-            sqlx::query_scalar("SELECT tgname::text FROM pg_trigger WHERE tgrelid = 'members'::regclass AND NOT tgisinternal")
-                .fetch_all(db.pool())
-                .await
-                .expect("reading triggers");
+        let triggers: Vec<String> = sqlx::query_scalar(
+            "SELECT tgname::text FROM pg_trigger WHERE tgrelid = 'members'::regclass AND NOT tgisinternal",
+        )
+        .fetch_all(db.pool())
+        .await
+        .expect("reading triggers");
         if !triggers.is_empty() {
             Failure::new("the triggers on members after 4_contract_fullname")
                 .expected("none: the column they kept in step is gone")
@@ -564,7 +567,12 @@ fn every_step_goes_down_and_up_again_to_the_same_schema_and_rows() {
                 .expected("plan and display_name, no fullname, an index on display_name")
                 .got(format!(
                     "columns {:?}, indexes on display_name {:?}",
-                    catalog::columns(db.pool(), "members").await.unwrap_or_default().iter().map(|c| &c.name).collect::<Vec<_>>(),
+                    catalog::columns(db.pool(), "members")
+                        .await
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|c| &c.name)
+                        .collect::<Vec<_>>(),
                     display_name_indexes(&db).await
                 ))
                 .hint("Write the up files first (the step checks say what each must do); this check undoes them.")

@@ -77,10 +77,14 @@ fn every_column_has_the_expected_type() {
             }
             wrong.push(format!("{name}: {} (expected {want})", col.data_type));
             hints.push(match (name, col.data_type.as_str()) {
-                ("id", "integer") => "integer holds about two billion values; ids use bigint (bigserial, or \
-                                      bigint GENERATED ALWAYS AS IDENTITY).",
-                (_, "timestamp without time zone") => "timestamp without time zone forgets which zone a time was \
-                                                       in; use timestamptz.",
+                ("id", "integer") => {
+                    "integer holds about two billion values; ids use bigint (bigserial, or \
+                                      bigint GENERATED ALWAYS AS IDENTITY)."
+                }
+                (_, "timestamp without time zone") => {
+                    "timestamp without time zone forgets which zone a time was \
+                                                       in; use timestamptz."
+                }
                 (_, t) if t.starts_with("character varying") || t.starts_with("character(") => {
                     "In PostgreSQL text has no length limit and is just as fast as varchar; use text."
                 }
@@ -89,7 +93,12 @@ fn every_column_has_the_expected_type() {
         }
         if !wrong.is_empty() {
             let mut seen = Vec::new();
-            hints.retain(|h| !seen.contains(h) && { seen.push(*h); true });
+            hints.retain(|h| {
+                !seen.contains(h) && {
+                    seen.push(*h);
+                    true
+                }
+            });
             Failure::new("the column types of students")
                 .expected(COLUMNS.map(|(n, t)| format!("{n} {t}")).join(", "))
                 .got(wrong.join("; "))
@@ -145,7 +154,9 @@ fn id_is_a_primary_key_the_database_generates() {
                     Some(d) => format!("DEFAULT {d}"),
                     None => "no default: every INSERT would have to invent an id".to_owned(),
                 })
-                .hint("Declare it `id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY` (or `id bigserial PRIMARY KEY`).")
+                .hint(
+                    "Declare it `id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY` (or `id bigserial PRIMARY KEY`).",
+                )
                 .fail();
         }
     });
@@ -258,7 +269,9 @@ fn down_leaves_the_schema_exactly_as_it_was() {
             if !diff.is_empty() {
                 let down = file.down.as_deref().map_or_else(|| "its down file".to_owned(), name_of);
                 Failure::new(format!("reverting {} with {down}", name_of(&file.up)))
-                    .expected("the schema exactly as it was before the up ran: nothing left behind, nothing extra removed")
+                    .expected(
+                        "the schema exactly as it was before the up ran: nothing left behind, nothing extra removed",
+                    )
                     .got(format!("these differences (+ left behind, - removed):\n{diff}"))
                     .hint(
                         "For every line marked +, add a DROP for it to the down file. Drop what depends on \
@@ -339,10 +352,7 @@ fn migration_files() -> Vec<MigrationFile> {
 
 /// The public schema, less sqlx's own bookkeeping table.
 async fn snapshot(db: &Db) -> Snapshot {
-    catalog::snapshot(db.pool())
-        .await
-        .unwrap_or_else(|e| catalog_error(e))
-        .without_table("_sqlx_migrations")
+    catalog::snapshot(db.pool()).await.unwrap_or_else(|e| catalog_error(e)).without_table("_sqlx_migrations")
 }
 
 fn name_of(path: &std::path::Path) -> String {

@@ -68,7 +68,9 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Student>, DirectoryEr
 /// the database generated.
 pub async fn create(pool: &PgPool, new: &NewStudent) -> Result<Student, DirectoryError> {
     let _ = (pool, new);
-    todo!("INSERT INTO students (name, cohort, email) VALUES ($1, $2, $3) RETURNING every column; map SQLSTATE 23505 to EmailTaken")
+    todo!(
+        "INSERT INTO students (name, cohort, email) VALUES ($1, $2, $3) RETURNING every column; map SQLSTATE 23505 to EmailTaken"
+    )
 }
 
 /// Replaces the name, cohort and email of the student with this id and
@@ -76,7 +78,9 @@ pub async fn create(pool: &PgPool, new: &NewStudent) -> Result<Student, Director
 /// if there is no such student.
 pub async fn update(pool: &PgPool, id: i64, changes: &NewStudent) -> Result<Option<Student>, DirectoryError> {
     let _ = (pool, id, changes);
-    todo!("UPDATE students SET ..., updated_at = now() WHERE id = $1 RETURNING every column, with fetch_optional; map 23505 to EmailTaken")
+    todo!(
+        "UPDATE students SET ..., updated_at = now() WHERE id = $1 RETURNING every column, with fetch_optional; map 23505 to EmailTaken"
+    )
 }
 
 /// Deletes the student with this id; `true` if there was one to delete.

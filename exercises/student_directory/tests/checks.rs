@@ -137,14 +137,15 @@ fn list_returns_every_student_ordered_by_name_then_id() {
 /// Fails unless `list` returns exactly the rows of `students`, ordered by
 /// name, then id.
 async fn expect_listed_in_order(db: &Db, what: &str) {
-    let want: Vec<Student> =
-        sqlx::query_as::<_, Row>("SELECT id, name, cohort, email, created_at, updated_at FROM students ORDER BY name, id")
-            .fetch_all(db.pool())
-            .await
-            .unwrap_or_else(|e| db_error(e))
-            .into_iter()
-            .map(student)
-            .collect();
+    let want: Vec<Student> = sqlx::query_as::<_, Row>(
+        "SELECT id, name, cohort, email, created_at, updated_at FROM students ORDER BY name, id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap_or_else(|e| db_error(e))
+    .into_iter()
+    .map(student)
+    .collect();
     let called = format!("list(&pool) with {} {what}", want.len());
     let got = ok(&called, list(db.pool()).await);
     if got != want {
@@ -203,7 +204,8 @@ fn update_changes_the_fields_and_bumps_updated_at() {
             problems.push(format!("created_at changed from {} to {}", old.created_at, updated.created_at));
         }
         if (now - updated.updated_at).num_seconds().abs() > 60 {
-            problems.push(format!("updated_at is {} but the time is {now}: it was not set to now()", updated.updated_at));
+            problems
+                .push(format!("updated_at is {} but the time is {now}: it was not set to now()", updated.updated_at));
         }
         if !problems.is_empty() {
             Failure::new(&called)
@@ -364,7 +366,9 @@ fn quotes_and_sql_in_values_are_stored_exactly() {
                 .fail(),
         };
         let stored = row(&db, made.id).await;
-        let exact = stored.as_ref().is_some_and(|s| s.name == tricky.name && s.cohort == tricky.cohort && s.email == tricky.email);
+        let exact = stored
+            .as_ref()
+            .is_some_and(|s| s.name == tricky.name && s.cohort == tricky.cohort && s.email == tricky.email);
         if !exact {
             Failure::new(&called)
                 .expected(format!("a row holding exactly {tricky:?}"))
@@ -569,11 +573,9 @@ fn describe(e: &DirectoryError) -> String {
         DirectoryError::EmailTaken(email) => format!("DirectoryError::EmailTaken({email:?})"),
         // sqlx's own Display adds the line of PostgreSQL's C source that
         // raised the error, which only confuses.
-        DirectoryError::Database(sqlx::Error::Database(d)) => format!(
-            "DirectoryError::Database(..): {} (SQLSTATE {})",
-            d.message(),
-            d.code().as_deref().unwrap_or("?")
-        ),
+        DirectoryError::Database(sqlx::Error::Database(d)) => {
+            format!("DirectoryError::Database(..): {} (SQLSTATE {})", d.message(), d.code().as_deref().unwrap_or("?"))
+        }
         DirectoryError::Database(inner) => format!("DirectoryError::Database(..): {inner}"),
     }
 }

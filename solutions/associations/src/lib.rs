@@ -107,10 +107,8 @@ pub async fn users_with_posts_joined(pool: &PgPool) -> Result<Vec<UserWithPosts>
 /// The users whose ids are in `ids`, in id order, each with their posts,
 /// in TWO statements: one for the users, one for all of their posts.
 pub async fn users_with_posts_batched(pool: &PgPool, ids: &[i64]) -> Result<Vec<UserWithPosts>, sqlx::Error> {
-    let users: Vec<User> = sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1) ORDER BY id")
-        .bind(ids)
-        .fetch_all(pool)
-        .await?;
+    let users: Vec<User> =
+        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1) ORDER BY id").bind(ids).fetch_all(pool).await?;
     with_posts(pool, users).await
 }
 
