@@ -475,3 +475,35 @@ fn check_databases_get_an_in_memory_tablespace_that_survives_a_reboot() {
     drop(s);
     assert!(!dir.exists(), "{} is left behind", dir.display());
 }
+
+/// The check's wire relay on a cluster with password authentication, as
+/// grading runs: the handshake passes through untouched, so the right
+/// password gets in (and is recorded), a wrong one is refused as the
+/// server itself would refuse it.
+#[test]
+fn the_wire_relay_passes_password_authentication_through() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let password = "relay-secret-7";
+    let cluster = Cluster::with_password(tmp.path().join("pg"), password);
+    let running = cluster.ensure_running().expect("a password cluster starts");
+    let guard = Scratch { cluster, dir: running.data_dir.clone(), _tmp: tmp };
+    let url = running.url.clone();
+    assert!(url.contains(password), "the superuser URL carries the password: {url}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let relay = workbook::wire::Relay::start(workbook::wire::Upstream::of_url(&url).unwrap()).unwrap();
+        let through = relay.url_for(&url);
+        let mut conn =
+            sqlx::PgConnection::connect(&through).await.expect("the right password gets in through the relay");
+        let one: i32 = sqlx::query_scalar("SELECT $1::int").bind(1).fetch_one(&mut conn).await.unwrap();
+        assert_eq!(one, 1);
+        conn.close().await.unwrap();
+        assert!(relay.everything().await.bound(1));
+        let wrong = through.replace(password, "not-the-password");
+        let refused = sqlx::PgConnection::connect(&wrong).await.expect_err("a wrong password is refused");
+        let code = refused.as_database_error().and_then(|e| e.code().map(|c| c.into_owned()));
+        assert_eq!(code.as_deref(), Some("28P01"), "{refused}");
+    });
+    drop(guard);
+}

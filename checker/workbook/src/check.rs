@@ -3,6 +3,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -10,13 +11,23 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::admin;
 use crate::failure::{self, Failure};
+use crate::wire::{Relay, Upstream};
 
 /// The database a check runs in: created for it, dropped after it.
+///
+/// It has two doors. The check itself looks around through [`Db::pool`]
+/// and [`Db::url`], straight to the server. The code under test gets
+/// [`Db::app_pool`] or [`Db::app_url`], which lead to the same database
+/// through the check's relay ([`Db::wire`]), so every statement it sends is
+/// on the record.
 #[derive(Clone)]
 pub struct Db {
     name: String,
     url: String,
     pool: PgPool,
+    /// Started the first time the code under test needs it.
+    relay: Arc<OnceLock<Relay>>,
+    app_pool: Arc<OnceLock<PgPool>>,
 }
 
 impl Db {
@@ -30,9 +41,41 @@ impl Db {
         &self.url
     }
 
-    /// A pool the check itself uses to look at the database.
+    /// A pool the check itself uses to look at the database. What it sends
+    /// is not recorded: hand the code under test [`Db::app_pool`] instead.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The URL the code under test connects with: the same database and
+    /// credentials, reached through the check's relay.
+    pub fn app_url(&self) -> String {
+        self.wire().url_for(&self.url)
+    }
+
+    /// A pool for the code under test (five connections, opened on demand),
+    /// whose every statement the relay records.
+    pub fn app_pool(&self) -> &PgPool {
+        self.app_pool.get_or_init(|| {
+            PgPoolOptions::new()
+                .max_connections(5)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_lazy(&self.app_url())
+                .expect("the relay's URL parses")
+        })
+    }
+
+    /// The record of what the code under test sent.
+    pub fn wire(&self) -> &Relay {
+        self.relay.get_or_init(|| {
+            let upstream = Upstream::of_url(&self.url).expect("the check server's URL parses");
+            Relay::start(upstream).unwrap_or_else(|e| panic!("could not start the check's relay on 127.0.0.1: {e}"))
+        })
+    }
+
+    /// The record, if the relay was ever started.
+    fn started_wire(&self) -> Option<&Relay> {
+        self.relay.get()
     }
 
     /// Applies every migration in `dir` (usually the exercise's
@@ -78,17 +121,28 @@ where
 
     let db = runtime.block_on(setup());
     let limit = time_limit();
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        runtime.block_on(async {
-            let fut = body(db.clone());
-            tokio::time::timeout(limit, fut).await
-        })
-    }));
+    let outcome = failure::in_check(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            runtime.block_on(async {
+                let fut = body(db.clone());
+                tokio::time::timeout(limit, fut).await
+            })
+        }))
+    });
+    // Read before teardown closes the relay: what the code sent is the
+    // first thing a student needs to see beside a failure.
+    let sent = match &outcome {
+        Ok(Ok(())) => None,
+        _ => db.started_wire().and_then(|wire| {
+            let traffic = runtime.block_on(wire.everything());
+            (!traffic.all().is_empty()).then(|| traffic.describe(8))
+        }),
+    };
     runtime.block_on(teardown(db));
     drop(runtime);
 
-    match outcome {
-        Ok(Ok(())) => {}
+    let (failure, foreign) = match outcome {
+        Ok(Ok(())) => return,
         Ok(Err(_elapsed)) => {
             let failure = Failure::new("the check")
                 .expected(format!("to finish within {} s", limit.as_secs_f64()))
@@ -98,13 +152,27 @@ where
                      a pool with no free connection, or a loop that never ends.",
                 )
                 .timed_out();
-            failure.report(&test_name);
-            std::panic::panic_any(failure);
+            (failure, None)
         }
         Err(payload) => {
             let failure = Failure::from_panic(payload.as_ref());
-            failure.report(&test_name);
-            resume_unwind(payload);
+            (failure, (!payload.is::<Failure>()).then_some(payload))
+        }
+    };
+    let failure = failure.with_sql_if_unset(sent);
+    failure.report(&test_name);
+    match foreign {
+        // A panic in the code under test: the harness has printed its
+        // message already; add what the code sent, then let it go on.
+        Some(payload) => {
+            if let Some(sql) = &failure.sql {
+                eprintln!("sent:\n{sql}");
+            }
+            resume_unwind(payload)
+        }
+        None => {
+            eprintln!("check failed:\n{failure}");
+            resume_unwind(Box::new(failure))
         }
     }
 }
@@ -134,10 +202,13 @@ async fn setup() -> Db {
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy(&url)
         .expect("the check server's URL parses");
-    Db { name, url, pool }
+    Db { name, url, pool, relay: Arc::new(OnceLock::new()), app_pool: Arc::new(OnceLock::new()) }
 }
 
 async fn teardown(db: Db) {
+    if let Some(app) = db.app_pool.get() {
+        app.close().await;
+    }
     db.pool.close().await;
     // A fresh admin connection: the one used at setup may have timed out
     // while a long check ran.

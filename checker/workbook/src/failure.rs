@@ -25,6 +25,9 @@ pub struct Failure {
     pub hint: Option<String>,
     /// Where a panic happened, as `file:line:column`.
     pub location: Option<String>,
+    /// The SQL the code under test sent, as the relay recorded it: the
+    /// first statements with their values and answers.
+    pub sql: Option<String>,
 }
 
 impl Failure {
@@ -48,6 +51,21 @@ impl Failure {
     #[must_use]
     pub fn hint(mut self, what: impl Into<String>) -> Self {
         self.hint = Some(what.into());
+        self
+    }
+
+    /// Shows `traffic` (what the call under scrutiny sent) with this
+    /// failure, instead of everything the check's code sent.
+    #[must_use]
+    pub fn sent(mut self, traffic: &crate::wire::Traffic) -> Self {
+        self.sql = Some(traffic.describe(8));
+        self
+    }
+
+    pub(crate) fn with_sql_if_unset(mut self, sql: Option<String>) -> Self {
+        if self.sql.is_none() {
+            self.sql = sql;
+        }
         self
     }
 
@@ -81,6 +99,7 @@ impl Failure {
             got: Some(message),
             hint: None,
             location: LAST_PANIC.with(|l| l.borrow_mut().take()),
+            sql: None,
         }
     }
 
@@ -111,6 +130,9 @@ impl fmt::Display for Failure {
         if let Some(g) = &self.got {
             writeln!(f, "got:      {g}")?;
         }
+        if let Some(sql) = &self.sql {
+            writeln!(f, "sent:\n{sql}")?;
+        }
         if let Some(l) = &self.location {
             writeln!(f, "at:       {l}")?;
         }
@@ -131,6 +153,17 @@ pub fn expect_eq<T: PartialEq + fmt::Debug>(called: impl Into<String>, got: T, w
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Set while a check body runs on this thread: its failures are
+    /// printed by `check`, once, with the SQL the code sent.
+    static IN_CHECK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread marked as running a check body.
+pub(crate) fn in_check<R>(f: impl FnOnce() -> R) -> R {
+    IN_CHECK.with(|c| c.set(true));
+    let out = f();
+    IN_CHECK.with(|c| c.set(false));
+    out
 }
 
 /// Prints our failures as text (not "Box<dyn Any>") and remembers where
@@ -141,7 +174,9 @@ pub(crate) fn install_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if let Some(f) = info.payload().downcast_ref::<Failure>() {
-                eprintln!("check failed:\n{f}");
+                if !IN_CHECK.with(|c| c.get()) {
+                    eprintln!("check failed:\n{f}");
+                }
                 return;
             }
             if let Some(loc) = info.location() {

@@ -17,6 +17,7 @@ pub mod migrations;
 pub mod seeds;
 pub mod source;
 pub mod steps;
+pub mod wire;
 
 pub use admin::{CHECK_PREFIX, TABLESPACE_ENV, admin_url, dotenv_value, redact, url_for_database};
 pub use check::{Db, check};
