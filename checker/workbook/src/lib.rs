@@ -11,6 +11,7 @@ pub mod catalog;
 mod check;
 pub mod count;
 pub mod data;
+pub mod exercise;
 pub mod env;
 mod failure;
 pub mod migrations;
