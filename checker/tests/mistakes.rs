@@ -236,3 +236,96 @@ fn association_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+#[test]
+fn pagination_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "pagination",
+            "count_star_over_join",
+            true,
+            "the_total_counts_users_not_the_rows_of_their_posts",
+            &["the number of posts on the topic", "count(DISTINCT u.id)"],
+        ),
+        m(
+            "pagination",
+            "count_in_rust",
+            true,
+            "users_writing_about_sends_at_most_three_statements_and_no_rows_beyond_the_page",
+            &["rows over the wire"],
+        ),
+        m(
+            "pagination",
+            "limit_on_joined_rows",
+            true,
+            "a_page_holds_limit_users_whatever_their_post_counts",
+            &["counted rows of the join"],
+        ),
+        m(
+            "pagination",
+            "posts_of_every_topic",
+            true,
+            "each_user_on_a_page_comes_with_all_their_posts_on_the_topic_and_no_others",
+            &["load only the posts on the topic"],
+        ),
+        m(
+            "pagination",
+            "order_by_name_only",
+            true,
+            "walking_every_page_lists_each_user_once_in_name_then_id_order",
+            &["share a name", "ORDER BY name, id"],
+        ),
+        m(
+            "pagination",
+            "offset_cursor",
+            true,
+            "walking_the_feed_while_posts_come_and_go_returns_each_remaining_post_once",
+            &["repeated", "OFFSET"],
+        ),
+        m(
+            "pagination",
+            "keyset_skips_ties",
+            true,
+            "walking_the_feed_returns_every_post_once_newest_first",
+            &["skipped", "`created_at < $1` steps over every post tied with it"],
+        ),
+        m("pagination", "keyset_repeats_ties", true, "walking_the_feed_returns_every_post_once_newest_first", &["<="]),
+        m(
+            "pagination",
+            "cursor_in_milliseconds",
+            true,
+            "walking_the_feed_returns_every_post_once_newest_first",
+            &["skipped", "loses the microseconds"],
+        ),
+        m(
+            "pagination",
+            "cursor_looks_up_its_row",
+            true,
+            "walking_the_feed_while_posts_come_and_go_returns_each_remaining_post_once",
+            &["deleted between pages"],
+        ),
+        m(
+            "pagination",
+            "no_limit_plus_one",
+            true,
+            "walking_the_feed_returns_every_post_once_newest_first",
+            &["is empty", "LIMIT limit + 1"],
+        ),
+        m("pagination", "no_feed_index", true, "the_feed_query_is_served_by_an_index_without_sorting", &["Seq Scan"]),
+        m(
+            "pagination",
+            "or_condition",
+            true,
+            "the_feed_query_is_served_by_an_index_without_sorting",
+            &["Filter", "nothing to seek to"],
+        ),
+        m(
+            "pagination",
+            "pasted_cursor",
+            true,
+            "a_feed_page_is_one_statement_with_the_cursor_bound_not_pasted",
+            &["neither was bound"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
