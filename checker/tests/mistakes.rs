@@ -329,3 +329,108 @@ fn pagination_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+#[test]
+fn pooling_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "pooling",
+            "size_rounds_up",
+            true,
+            "pool_size_shares_what_the_server_has_left_among_the_replicas",
+            &["rounded down"],
+        ),
+        m(
+            "pooling",
+            "size_overflows",
+            true,
+            "pool_size_shares_what_the_server_has_left_among_the_replicas",
+            &["overflow"],
+        ),
+        m(
+            "pooling",
+            "no_size_check",
+            true,
+            "a_pool_larger_than_the_server_allows_is_refused",
+            &["TooLarge", "Ok(pool)"],
+        ),
+        m(
+            "pooling",
+            "hard_coded_server_max",
+            true,
+            "a_pool_larger_than_the_server_allows_is_refused",
+            &["current_setting('max_connections')"],
+        ),
+        m(
+            "pooling",
+            "acquire_not_checked",
+            true,
+            "a_config_that_cannot_work_is_refused_before_connecting",
+            &["AcquireNotShorterThanRequest"],
+        ),
+        m(
+            "pooling",
+            "no_acquire_timeout",
+            true,
+            "an_exhausted_pool_fails_fast_with_busy",
+            &["still waiting", "sqlx waits 30 s"],
+        ),
+        m(
+            "pooling",
+            "errors_not_classified",
+            true,
+            "an_exhausted_pool_fails_fast_with_busy",
+            &["OrderError::Busy", "PoolTimedOut"],
+        ),
+        m(
+            "pooling",
+            "errors_not_classified",
+            true,
+            "a_slow_query_is_cancelled_by_statement_timeout_with_57014",
+            &["OrderError::Timeout", "57014"],
+        ),
+        m(
+            "pooling",
+            "settings_on_one_connection",
+            true,
+            "every_connection_the_pool_opens_gets_the_settings",
+            &["statement_timeout 0", "A SET sent through the pool"],
+        ),
+        m(
+            "pooling",
+            "statement_timeout_in_seconds",
+            true,
+            "a_slow_query_is_cancelled_by_statement_timeout_with_57014",
+            &["still running"],
+        ),
+        m(
+            "pooling",
+            "no_idle_or_lifetime",
+            true,
+            "idle_connections_are_closed_and_old_ones_replaced_with_the_settings",
+            &["still open", "idle_timeout"],
+        ),
+        m(
+            "pooling",
+            "leaky_handler",
+            true,
+            "every_path_of_place_order_gives_its_connection_back_outside_a_transaction",
+            &["left inside a transaction", "idle in transaction"],
+        ),
+        m(
+            "pooling",
+            "ignores_max_connections",
+            true,
+            "more_requests_than_connections_all_finish_without_passing_max_connections",
+            &["never more than max_connections"],
+        ),
+        m(
+            "pooling",
+            "pool_inside_transaction",
+            true,
+            "more_requests_than_connections_all_finish_without_passing_max_connections",
+            &["unfinished", "needs a second connection"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
