@@ -287,3 +287,201 @@ fn association_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+#[test]
+fn pagination_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "pagination",
+            "count_star_over_join",
+            true,
+            "the_total_counts_users_not_the_rows_of_their_posts",
+            &["the number of posts on the topic", "count(DISTINCT u.id)"],
+        ),
+        m(
+            "pagination",
+            "count_in_rust",
+            true,
+            "users_writing_about_sends_at_most_three_statements_and_no_rows_beyond_the_page",
+            &["rows over the wire"],
+        ),
+        m(
+            "pagination",
+            "limit_on_joined_rows",
+            true,
+            "a_page_holds_limit_users_whatever_their_post_counts",
+            &["counted rows of the join"],
+        ),
+        m(
+            "pagination",
+            "posts_of_every_topic",
+            true,
+            "each_user_on_a_page_comes_with_all_their_posts_on_the_topic_and_no_others",
+            &["load only the posts on the topic"],
+        ),
+        m(
+            "pagination",
+            "order_by_name_only",
+            true,
+            "walking_every_page_lists_each_user_once_in_name_then_id_order",
+            &["share a name", "ORDER BY name, id"],
+        ),
+        m(
+            "pagination",
+            "offset_cursor",
+            true,
+            "walking_the_feed_while_posts_come_and_go_returns_each_remaining_post_once",
+            &["repeated", "OFFSET"],
+        ),
+        m(
+            "pagination",
+            "keyset_skips_ties",
+            true,
+            "walking_the_feed_returns_every_post_once_newest_first",
+            &["skipped", "`created_at < $1` steps over every post tied with it"],
+        ),
+        m("pagination", "keyset_repeats_ties", true, "walking_the_feed_returns_every_post_once_newest_first", &["<="]),
+        m(
+            "pagination",
+            "cursor_in_milliseconds",
+            true,
+            "walking_the_feed_returns_every_post_once_newest_first",
+            &["skipped", "loses the microseconds"],
+        ),
+        m(
+            "pagination",
+            "cursor_looks_up_its_row",
+            true,
+            "walking_the_feed_while_posts_come_and_go_returns_each_remaining_post_once",
+            &["deleted between pages"],
+        ),
+        m(
+            "pagination",
+            "no_limit_plus_one",
+            true,
+            "walking_the_feed_returns_every_post_once_newest_first",
+            &["is empty", "LIMIT limit + 1"],
+        ),
+        m("pagination", "no_feed_index", true, "the_feed_query_is_served_by_an_index_without_sorting", &["Seq Scan"]),
+        m(
+            "pagination",
+            "or_condition",
+            true,
+            "the_feed_query_is_served_by_an_index_without_sorting",
+            &["Filter", "nothing to seek to"],
+        ),
+        m(
+            "pagination",
+            "pasted_cursor",
+            true,
+            "a_feed_page_is_one_statement_with_the_cursor_bound_not_pasted",
+            &["neither was bound"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
+
+#[test]
+fn pooling_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "pooling",
+            "size_rounds_up",
+            true,
+            "pool_size_shares_what_the_server_has_left_among_the_replicas",
+            &["rounded down"],
+        ),
+        m(
+            "pooling",
+            "size_overflows",
+            true,
+            "pool_size_shares_what_the_server_has_left_among_the_replicas",
+            &["overflow"],
+        ),
+        m(
+            "pooling",
+            "no_size_check",
+            true,
+            "a_pool_larger_than_the_server_allows_is_refused",
+            &["TooLarge", "Ok(pool)"],
+        ),
+        m(
+            "pooling",
+            "hard_coded_server_max",
+            true,
+            "a_pool_larger_than_the_server_allows_is_refused",
+            &["current_setting('max_connections')"],
+        ),
+        m(
+            "pooling",
+            "acquire_not_checked",
+            true,
+            "a_config_that_cannot_work_is_refused_before_connecting",
+            &["AcquireNotShorterThanRequest"],
+        ),
+        m(
+            "pooling",
+            "no_acquire_timeout",
+            true,
+            "an_exhausted_pool_fails_fast_with_busy",
+            &["still waiting", "sqlx waits 30 s"],
+        ),
+        m(
+            "pooling",
+            "errors_not_classified",
+            true,
+            "an_exhausted_pool_fails_fast_with_busy",
+            &["OrderError::Busy", "PoolTimedOut"],
+        ),
+        m(
+            "pooling",
+            "errors_not_classified",
+            true,
+            "a_slow_query_is_cancelled_by_statement_timeout_with_57014",
+            &["OrderError::Timeout", "57014"],
+        ),
+        m(
+            "pooling",
+            "settings_on_one_connection",
+            true,
+            "every_connection_the_pool_opens_gets_the_settings",
+            &["statement_timeout 0", "A SET sent through the pool"],
+        ),
+        m(
+            "pooling",
+            "statement_timeout_in_seconds",
+            true,
+            "a_slow_query_is_cancelled_by_statement_timeout_with_57014",
+            &["still running"],
+        ),
+        m(
+            "pooling",
+            "no_idle_or_lifetime",
+            true,
+            "idle_connections_are_closed_and_old_ones_replaced_with_the_settings",
+            &["still open", "idle_timeout"],
+        ),
+        m(
+            "pooling",
+            "leaky_handler",
+            true,
+            "every_path_of_place_order_gives_its_connection_back_outside_a_transaction",
+            &["left inside a transaction", "idle in transaction"],
+        ),
+        m(
+            "pooling",
+            "ignores_max_connections",
+            true,
+            "more_requests_than_connections_all_finish_without_passing_max_connections",
+            &["never more than max_connections"],
+        ),
+        m(
+            "pooling",
+            "pool_inside_transaction",
+            true,
+            "more_requests_than_connections_all_finish_without_passing_max_connections",
+            &["unfinished", "needs a second connection"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}

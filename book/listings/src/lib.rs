@@ -6,4 +6,6 @@ pub mod associations;
 pub mod connect;
 pub mod crud;
 pub mod evolving;
+pub mod pagination;
+pub mod pooling;
 pub mod seeds;
