@@ -236,3 +236,106 @@ fn association_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+#[test]
+fn soft_delete_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "soft_delete",
+            "find_by_email_shows_deleted",
+            true,
+            "find_and_find_by_email_never_return_a_deleted_member",
+            &["deleted member who had the email first"],
+        ),
+        m("soft_delete", "list_shows_deleted", true, "list_shows_every_live_member_and_no_deleted_one", &["not expected"]),
+        m("soft_delete", "count_includes_deleted", true, "count_counts_the_live_members_in_the_database", &["every row"]),
+        m("soft_delete", "count_in_rust", true, "count_counts_the_live_members_in_the_database", &["counted in Rust"]),
+        m(
+            "soft_delete",
+            "join_shows_deleted_and_repeats",
+            true,
+            "members_in_city_hides_deleted_members_and_lists_each_once",
+            &["not expected", "deleted"],
+        ),
+        m(
+            "soft_delete",
+            "plain_unique_email",
+            true,
+            "email_is_unique_among_live_members_only_in_the_catalog",
+            &["unique over deleted rows too", "could never be registered again"],
+        ),
+        m(
+            "soft_delete",
+            "plain_unique_email",
+            true,
+            "a_deleted_members_email_can_be_registered_again",
+            &["members_email_key counts deleted rows too"],
+        ),
+        m(
+            "soft_delete",
+            "unique_email_and_deleted_at",
+            true,
+            "two_live_members_cannot_share_an_email",
+            &["NULL never equals NULL"],
+        ),
+        m(
+            "soft_delete",
+            "unique_email_and_deleted_at",
+            true,
+            "email_is_unique_among_live_members_only_in_the_catalog",
+            &["members_email_deleted_at_key is unique over deleted rows too"],
+        ),
+        m("soft_delete", "hard_delete", true, "delete_sets_deleted_at_and_keeps_the_row", &["hard delete"]),
+        m(
+            "soft_delete",
+            "delete_moves_deleted_at",
+            true,
+            "deleting_a_deleted_or_unknown_member_changes_nothing",
+            &["deleted_at moved"],
+        ),
+        m(
+            "soft_delete",
+            "restore_without_email_taken",
+            true,
+            "restoring_a_member_whose_email_was_taken_fails_and_changes_nothing",
+            &["Err(Database(", "23505"],
+        ),
+        m("soft_delete", "force_delete_live_only", true, "force_delete_removes_the_row_for_real", &["for a deleted member"]),
+        m(
+            "soft_delete",
+            "purge_leaves_orders",
+            true,
+            "purge_erases_the_member_and_every_trace_of_their_personal_data",
+            &["still there", "orders:"],
+        ),
+        m(
+            "soft_delete",
+            "purge_member_first",
+            true,
+            "purge_erases_the_member_and_every_trace_of_their_personal_data",
+            &["still there", "FIRST"],
+        ),
+        m(
+            "soft_delete",
+            "purge_without_transaction",
+            true,
+            "purge_is_all_or_nothing_when_a_step_fails",
+            &["half-erased"],
+        ),
+        m(
+            "soft_delete",
+            "purge_last_step_on_the_pool",
+            true,
+            "purge_erases_the_member_and_every_trace_of_their_personal_data",
+            &["outside the transaction open on another connection"],
+        ),
+        m(
+            "soft_delete",
+            "purge_last_step_on_the_pool",
+            true,
+            "purge_is_all_or_nothing_when_a_step_fails",
+            &["half-erased"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}

@@ -784,14 +784,37 @@ impl Club {
         let pool = db.pool();
         let run = async |what: &str, q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>| {
             if let Err(e) = q.execute(pool).await {
+                if e.to_string().contains("column \"deleted_at\"") {
+                    Failure::new(format!("inserting the check's sample {what}, deleted members among them"))
+                        .expected("a deleted_at column in members to say when each was deleted")
+                        .got("members has no column deleted_at")
+                        .hint(
+                            "Start with the migration: add `deleted_at timestamptz` to members in \
+                             migrations/0001_members.up.sql (the first TODO). Every check needs it.",
+                        )
+                        .fail();
+                }
+                if let sqlx::Error::Database(d) = &e
+                    && d.code().as_deref() == Some("23505")
+                {
+                    Failure::new(format!("inserting the check's sample {what}"))
+                        .expected(
+                            "the table to take a deleted member and a live member with the same email: the sample \
+                             has a pair, as every table with soft deletes soon does",
+                        )
+                        .got(d.message().to_owned())
+                        .hint(format!(
+                            "{} counts deleted rows too. Take UNIQUE off email and add a partial unique index: \
+                             CREATE UNIQUE INDEX members_email_live_key ON members (email) WHERE deleted_at IS NULL; \
+                             (book: Soft deletes, \"Unique among the living\").",
+                            d.constraint().unwrap_or("a unique constraint on email")
+                        ))
+                        .fail();
+                }
                 Failure::new(format!("inserting the check's sample {what}"))
                     .expected("the insert to succeed on the schema in migrations/0001_members.up.sql")
                     .got(e.to_string())
-                    .hint(
-                        "Keep the tables and columns as the starter gives them, and add deleted_at timestamptz \
-                         to members. If the message is a unique violation, the index on email must let a deleted \
-                         member and a live one share an email.",
-                    )
+                    .hint("Keep the tables and columns as the starter gives them.")
                     .fail();
             }
         };
