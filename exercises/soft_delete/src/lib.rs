@@ -48,7 +48,9 @@ pub enum MemberError {
 /// deleted member's email is free.
 pub async fn register(pool: &PgPool, new: &NewMember) -> Result<Member, MemberError> {
     let _ = (pool, new);
-    todo!("INSERT ... RETURNING the five columns; a unique violation (SQLSTATE 23505) becomes MemberError::EmailTaken(new.email.clone())")
+    todo!(
+        "INSERT ... RETURNING the five columns; a unique violation (SQLSTATE 23505) becomes MemberError::EmailTaken(new.email.clone())"
+    )
 }
 
 /// The live member with this id; `None` if there is none, or they are
@@ -80,7 +82,9 @@ pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
 /// The live members with at least one address in `city`, by id, each once.
 pub async fn members_in_city(pool: &PgPool, city: &str) -> Result<Vec<Member>, sqlx::Error> {
     let _ = (pool, city);
-    todo!("live members WHERE EXISTS (an address of theirs in $1), ORDER BY id: a JOIN would list a member once per address")
+    todo!(
+        "live members WHERE EXISTS (an address of theirs in $1), ORDER BY id: a JOIN would list a member once per address"
+    )
 }
 
 /// The member with this id, deleted or not (Sequelize's `paranoid: false`).
@@ -109,7 +113,9 @@ pub async fn delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
 /// then nothing changes.
 pub async fn restore(pool: &PgPool, id: i64) -> Result<Option<Member>, MemberError> {
     let _ = (pool, id);
-    todo!("UPDATE ... SET deleted_at = NULL ... RETURNING; a unique violation means a live member has the email now: EmailTaken(that email)")
+    todo!(
+        "UPDATE ... SET deleted_at = NULL ... RETURNING; a unique violation means a live member has the email now: EmailTaken(that email)"
+    )
 }
 
 /// Deletes the member's row for real (Sequelize's `destroy({ force: true })`),
@@ -127,5 +133,7 @@ pub async fn force_delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
 /// is erased. `false` when no row has this id.
 pub async fn purge(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
     let _ = (pool, id);
-    todo!("one transaction (pool.begin()): erase the personal data in orders while you can still find them, delete the addresses and the member, commit")
+    todo!(
+        "one transaction (pool.begin()): erase the personal data in orders while you can still find them, delete the addresses and the member, commit"
+    )
 }

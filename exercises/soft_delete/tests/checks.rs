@@ -242,7 +242,12 @@ fn count_counts_the_live_members_in_the_database() {
             } else {
                 "SELECT count(*) FROM members WHERE deleted_at IS NULL."
             };
-            Failure::new(&called).expected(format!("Ok({want})")).got(format!("Ok({got})")).hint(hint).sent(&sent).fail();
+            Failure::new(&called)
+                .expected(format!("Ok({want})"))
+                .got(format!("Ok({got})"))
+                .hint(hint)
+                .sent(&sent)
+                .fail();
         }
         if sent.rows_returned() > 1 {
             Failure::new(&called)
@@ -274,7 +279,8 @@ fn the_with_deleted_variants_show_deleted_members_too() {
         let club = Club::new_in(&db).await;
         let app = db.app_pool();
         let gone = club.last();
-        let called = format!("find_with_deleted(&pool, {}) for a member deleted at {}", gone.id, show_time(gone.deleted_at));
+        let called =
+            format!("find_with_deleted(&pool, {}) for a member deleted at {}", gone.id, show_time(gone.deleted_at));
         let got = find_with_deleted(app, gone.id).await.unwrap_or_else(|e| err(&called, e));
         expect_member(&called, got.as_ref(), Some(gone));
         let called = format!("find_with_deleted(&pool, {})", club.unknown_id());
@@ -344,7 +350,8 @@ fn deleting_a_deleted_or_unknown_member_changes_nothing() {
     check(async |db| {
         let club = Club::new_in(&db).await;
         let gone = club.first();
-        let called = format!("delete(&pool, {}) for a member already deleted at {}", gone.id, show_time(gone.deleted_at));
+        let called =
+            format!("delete(&pool, {}) for a member already deleted at {}", gone.id, show_time(gone.deleted_at));
         let (got, sent) = db.wire().during(delete(db.app_pool(), gone.id)).await;
         let row = member_row(&db, gone.id).await;
         match got {
@@ -397,7 +404,11 @@ fn restore_brings_a_deleted_member_back() {
                 .sent(&sent)
                 .fail(),
         }
-        expect_member(&format!("the row of member {} after {called}", gone.id), member_row(&db, gone.id).await.as_ref(), Some(&want));
+        expect_member(
+            &format!("the row of member {} after {called}", gone.id),
+            member_row(&db, gone.id).await.as_ref(),
+            Some(&want),
+        );
         let seen = find(db.app_pool(), gone.id).await.unwrap_or_else(|e| err("find", e));
         expect_member(&format!("find(&pool, {}) after restoring them", gone.id), seen.as_ref(), Some(&want));
         let unknown = club.unknown_id();
@@ -547,11 +558,12 @@ fn purge_erases_the_member_and_every_trace_of_their_personal_data() {
                     .sent(&sent)
                     .fail();
             }
-            let kept: Vec<(i64, i64)> = sqlx::query_as("SELECT id, total_cents FROM orders WHERE id = ANY($1) ORDER BY id")
-                .bind(orders.iter().map(|o| o.id).collect::<Vec<_>>())
-                .fetch_all(db.pool())
-                .await
-                .unwrap_or_else(|e| query_failed("reading orders", e));
+            let kept: Vec<(i64, i64)> =
+                sqlx::query_as("SELECT id, total_cents FROM orders WHERE id = ANY($1) ORDER BY id")
+                    .bind(orders.iter().map(|o| o.id).collect::<Vec<_>>())
+                    .fetch_all(db.pool())
+                    .await
+                    .unwrap_or_else(|e| query_failed("reading orders", e));
             let want: Vec<(i64, i64)> = orders.iter().map(|o| (o.id, o.total_cents)).collect();
             if kept != want {
                 Failure::new(&called)
@@ -737,7 +749,12 @@ impl Club {
         for (i, times) in [(live[0], 2), (*live.last().expect("live members"), 1), (dead[0], 1)] {
             for _ in 0..times {
                 let member_id = club.members[i].id;
-                club.addresses.push(Address { id: address_ids.next(), member_id, street: street(), city: city.clone() });
+                club.addresses.push(Address {
+                    id: address_ids.next(),
+                    member_id,
+                    street: street(),
+                    city: city.clone(),
+                });
             }
         }
         club.addresses.sort_by_key(|a| a.id);
@@ -772,7 +789,12 @@ impl Club {
         let mut address_ids = Ids(self.addresses.iter().map(|a| a.id).max().unwrap_or(0));
         let mut order_ids = Ids(self.orders.iter().map(|o| o.id).max().unwrap_or(0));
         for _ in 0..2 {
-            self.addresses.push(Address { id: address_ids.next(), member_id: id, street: street(), city: capitalised(6) });
+            self.addresses.push(Address {
+                id: address_ids.next(),
+                member_id: id,
+                street: street(),
+                city: capitalised(6),
+            });
         }
         for _ in 0..2 {
             self.add_order(i, &mut order_ids);
@@ -1003,7 +1025,10 @@ fn atomic(sent: &Traffic, committed: bool) -> Result<(), String> {
     }
     let queries = sent.queries();
     if let Some(outside) = queries.iter().find(|s| !s.inside_transaction()) {
-        return Err(format!("`{}` ran outside any transaction", outside.sql.split_whitespace().collect::<Vec<_>>().join(" ")));
+        return Err(format!(
+            "`{}` ran outside any transaction",
+            outside.sql.split_whitespace().collect::<Vec<_>>().join(" ")
+        ));
     }
     if sent.connections_used().len() > 1 {
         return Err(format!("the statements ran on {} connections", sent.connections_used().len()));
@@ -1034,7 +1059,9 @@ async fn all_rows(db: &Db) -> Vec<Member> {
     let sql = "SELECT id, email, name, joined_at, deleted_at FROM members ORDER BY id";
     let rows: Vec<(i64, String, String, DateTime<Utc>, Option<DateTime<Utc>>)> =
         sqlx::query_as(sql).fetch_all(db.pool()).await.unwrap_or_else(|e| query_failed(sql, e));
-    rows.into_iter().map(|(id, email, name, joined_at, deleted_at)| Member { id, email, name, joined_at, deleted_at }).collect()
+    rows.into_iter()
+        .map(|(id, email, name, joined_at, deleted_at)| Member { id, email, name, joined_at, deleted_at })
+        .collect()
 }
 
 async fn rows_with_email(db: &Db, email: &str) -> i64 {
@@ -1072,7 +1099,10 @@ async fn traces_of(db: &Db, needles: &[String]) -> Vec<String> {
 }
 
 async fn db_now(db: &Db) -> DateTime<Utc> {
-    sqlx::query_scalar("SELECT clock_timestamp()").fetch_one(db.pool()).await.unwrap_or_else(|e| query_failed("clock", e))
+    sqlx::query_scalar("SELECT clock_timestamp()")
+        .fetch_one(db.pool())
+        .await
+        .unwrap_or_else(|e| query_failed("clock", e))
 }
 
 async fn scalar<T>(db: &Db, sql: &'static str, arg: T) -> i64
