@@ -6,4 +6,6 @@ pub mod associations;
 pub mod connect;
 pub mod crud;
 pub mod evolving;
+pub mod hooks;
 pub mod seeds;
+pub mod soft_delete;
