@@ -774,7 +774,7 @@ async fn expect_failed_and_unchanged(
 // The trail as the check reads it
 // ---------------------------------------------------------------------------
 
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 struct AuditRow {
     actor: String,
     action: String,
@@ -785,19 +785,9 @@ struct AuditRow {
 }
 
 async fn audit_rows(db: &Db) -> Vec<AuditRow> {
-    let sql = "SELECT actor, action, table_name, row_id, before::text, after::text FROM audit_log ORDER BY id";
-    let rows: Vec<(String, String, String, i64, Option<String>, Option<String>)> =
-        sqlx::query_as(sql).fetch_all(db.pool()).await.unwrap_or_else(|e| query_failed(sql, e));
-    rows.into_iter()
-        .map(|(actor, action, table_name, row_id, before, after)| AuditRow {
-            actor,
-            action,
-            table_name,
-            row_id,
-            before,
-            after,
-        })
-        .collect()
+    let sql = "SELECT actor, action, table_name, row_id, before::text AS before, after::text AS after
+               FROM audit_log ORDER BY id";
+    sqlx::query_as(sql).fetch_all(db.pool()).await.unwrap_or_else(|e| query_failed(sql, e))
 }
 
 /// One audit row a check expects.

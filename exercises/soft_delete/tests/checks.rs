@@ -1048,17 +1048,20 @@ async fn migrate(db: &Db) {
     db.migrate(workbook::exercise::path("migrations")).await;
 }
 
+/// A members row as the check reads it, independent of how `Member` reads
+/// itself.
+type MemberRow = (i64, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
 async fn member_row(db: &Db, id: i64) -> Option<Member> {
     let sql = "SELECT id, email, name, joined_at, deleted_at FROM members WHERE id = $1";
-    let row: Option<(i64, String, String, DateTime<Utc>, Option<DateTime<Utc>>)> =
+    let row: Option<MemberRow> =
         sqlx::query_as(sql).bind(id).fetch_optional(db.pool()).await.unwrap_or_else(|e| query_failed(sql, e));
     row.map(|(id, email, name, joined_at, deleted_at)| Member { id, email, name, joined_at, deleted_at })
 }
 
 async fn all_rows(db: &Db) -> Vec<Member> {
     let sql = "SELECT id, email, name, joined_at, deleted_at FROM members ORDER BY id";
-    let rows: Vec<(i64, String, String, DateTime<Utc>, Option<DateTime<Utc>>)> =
-        sqlx::query_as(sql).fetch_all(db.pool()).await.unwrap_or_else(|e| query_failed(sql, e));
+    let rows: Vec<MemberRow> = sqlx::query_as(sql).fetch_all(db.pool()).await.unwrap_or_else(|e| query_failed(sql, e));
     rows.into_iter()
         .map(|(id, email, name, joined_at, deleted_at)| Member { id, email, name, joined_at, deleted_at })
         .collect()
