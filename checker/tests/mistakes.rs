@@ -264,6 +264,13 @@ fn soft_delete_mistakes_are_caught() {
         m("soft_delete", "count_in_rust", true, "count_counts_the_live_members_in_the_database", &["counted in Rust"]),
         m(
             "soft_delete",
+            "list_filtered_in_rust",
+            true,
+            "list_shows_every_live_member_and_no_deleted_one",
+            &["filtered in Rust"],
+        ),
+        m(
+            "soft_delete",
             "join_shows_deleted_and_repeats",
             true,
             "members_in_city_hides_deleted_members_and_lists_each_once",
@@ -417,6 +424,13 @@ fn hooks_audit_mistakes_are_caught() {
             true,
             "every_create_writes_its_audit_row_in_the_same_transaction",
             &["carries the password hash"],
+        ),
+        m(
+            "hooks_audit",
+            "before_read_without_lock",
+            true,
+            "the_audit_before_is_the_row_the_update_replaced",
+            &["already gone", "FOR UPDATE"],
         ),
         m(
             "hooks_audit",

@@ -240,8 +240,12 @@ fn every_create_writes_its_audit_row_in_the_same_transaction() {
         let (made, sent) = db.wire().during(create_users(db.app_pool(), &actor, &batch)).await;
         let made = ok(&called, made, &sent);
         expect_audited_in_the_transaction(&called, &sent);
-        let want: Vec<Expected> = made.iter().map(|u| Expected::create(&actor, u)).collect();
-        expect_trail(&called, &audit_rows(&db).await[trail.len()..], &want, &sent);
+        // One row per user, in whatever order they were written.
+        let mut want: Vec<Expected> = made.iter().map(|u| Expected::create(&actor, u)).collect();
+        want.sort_by_key(|w| w.row_id);
+        let mut bulk = audit_rows(&db).await.split_off(trail.len());
+        bulk.sort_by_key(|r| r.row_id);
+        expect_trail(&called, &bulk, &want, &sent);
     });
 }
 
@@ -292,6 +296,101 @@ fn update_and_delete_write_audit_rows_with_before_and_after() {
                 .fail();
         }
     });
+}
+
+#[test]
+fn the_audit_before_is_the_row_the_update_replaced() {
+    check(async |db| {
+        let org = Org::new_in(&db).await;
+        let actor = data::email();
+        let (user, _) = org.some_user();
+        // Someone else is changing the same user, and commits while
+        // update_user runs: the check holds the row until update_user waits
+        // for it.
+        let mut theirs = db.pool().begin().await.unwrap_or_else(|e| query_failed("BEGIN", e));
+        let meanwhile = loop {
+            let name = data::name();
+            if name != user.name {
+                break name;
+            }
+        };
+        sqlx::query("SELECT set_config('audit.by_app', 'on', true)")
+            .execute(&mut *theirs)
+            .await
+            .unwrap_or_else(|e| query_failed("marking the check's transaction", e));
+        sqlx::query("UPDATE users SET name = $2 WHERE id = $1")
+            .bind(user.id)
+            .bind(&meanwhile)
+            .execute(&mut *theirs)
+            .await
+            .unwrap_or_else(|e| query_failed("the check's own UPDATE", e));
+        let replaced = User { name: meanwhile.clone(), ..user.clone() };
+
+        let changes = UserChanges { email: Some(data::email()), ..UserChanges::default() };
+        let called = format!(
+            "update_user(&pool, actor, {}, &changes) while another transaction renames the user to {meanwhile:?} \
+             and commits as soon as update_user waits for it",
+            user.id
+        );
+        let mark = db.wire().mark();
+        let (pool, id, who, what) = (db.app_pool().clone(), user.id, actor.clone(), changes.clone());
+        let call = tokio::spawn(async move { update_user(&pool, &who, id, &what).await });
+        if !waiting_for_a_lock(&db, &call).await {
+            let _ = theirs.rollback().await;
+            let got = call.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            Failure::new(&called)
+                .expected("update_user to wait for the row the other transaction holds, then update it")
+                .got(format!("it returned {got:?} without waiting"))
+                .sent(&db.wire().since(mark).await)
+                .fail();
+        }
+        theirs.commit().await.unwrap_or_else(|e| query_failed("COMMIT of the check's transaction", e));
+        let got = call.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        let sent = db.wire().since(mark).await;
+        let after = ok(&called, got, &sent).unwrap_or_else(|| {
+            Failure::new(&called).expected(format!("Ok(Some(user {}))", user.id)).got("Ok(None)").fail()
+        });
+        let trail = audit_rows(&db).await;
+        let want = [Expected::update(&actor, &replaced, &after)];
+        if let [row] = trail.as_slice()
+            && json_problem("before", row.before.as_deref(), Some(&replaced)).is_some()
+            && json_problem("before", row.before.as_deref(), Some(user)).is_none()
+        {
+            Failure::new(&called)
+                .expected(format!("before to be the row the UPDATE replaced, named {meanwhile:?}"))
+                .got(format!("before says {:?}: a row that was already gone when the change was made", user.name))
+                .hint(
+                    "Read the row for before with SELECT ... FOR UPDATE inside the transaction: the lock makes the \
+                     read wait for the other transaction, and keeps anyone from changing the row between your read \
+                     and your UPDATE.",
+                )
+                .sent(&sent)
+                .fail();
+        }
+        expect_trail(&called, &trail, &want, &sent);
+    });
+}
+
+/// Whether some session of this database waits for a lock, within 3 s,
+/// before `call` ends.
+async fn waiting_for_a_lock<T>(db: &Db, call: &tokio::task::JoinHandle<T>) -> bool {
+    for _ in 0..600 {
+        if call.is_finished() {
+            return false;
+        }
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                            WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap_or_else(|e| query_failed("reading pg_stat_activity", e));
+        if waiting {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    false
 }
 
 #[test]

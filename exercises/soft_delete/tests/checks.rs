@@ -223,8 +223,11 @@ fn find_and_find_by_email_never_return_a_deleted_member() {
 fn list_shows_every_live_member_and_no_deleted_one() {
     check(async |db| {
         let club = Club::new_in(&db).await;
-        let got = list(db.app_pool()).await.unwrap_or_else(|e| err("list(&pool)", e));
-        expect_members(&format!("list(&pool) over {}", club.summary()), &got, &club.live());
+        let (got, sent) = db.wire().during(list(db.app_pool())).await;
+        let called = format!("list(&pool) over {}", club.summary());
+        let got = got.unwrap_or_else(|e| err(&called, e));
+        expect_members(&called, &got, &club.live());
+        expect_filtered_by_the_database(&called, &sent, club.live().len());
     });
 }
 
@@ -268,8 +271,11 @@ fn members_in_city_hides_deleted_members_and_lists_each_once() {
         let called = format!(
             "members_in_city(&pool, {city:?}) (a deleted member lives there; a live one has two addresses there)"
         );
-        let got = members_in_city(db.app_pool(), &city).await.unwrap_or_else(|e| err(&called, e));
-        expect_members(&called, &got, &club.live_in(&city));
+        let (got, sent) = db.wire().during(members_in_city(db.app_pool(), &city)).await;
+        let got = got.unwrap_or_else(|e| err(&called, e));
+        let want = club.live_in(&city);
+        expect_members(&called, &got, &want);
+        expect_filtered_by_the_database(&called, &sent, want.len());
     });
 }
 
@@ -1163,6 +1169,20 @@ fn expect_members(called: &str, got: &[Member], want: &[Member]) {
         .got(format!("{} members, ids {}{}", got.len(), short_list(&got_ids), diff_members(got, want)))
         .hint(hint)
         .fail();
+}
+
+/// The right answer, filtered in Rust, still sends the deleted rows over
+/// the wire: the filter belongs in the SQL.
+#[track_caller]
+fn expect_filtered_by_the_database(called: &str, sent: &Traffic, live: usize) {
+    if sent.rows_returned() > live as u64 {
+        Failure::new(called)
+            .expected(format!("{live} rows from the database: the live members only"))
+            .got(format!("{} rows came back, filtered in Rust", sent.rows_returned()))
+            .hint("Put `deleted_at IS NULL` in the query's WHERE: every deleted row you fetch and drop is traffic and work for nothing.")
+            .sent(sent)
+            .fail();
+    }
 }
 
 /// The rows that differ, one per line.
