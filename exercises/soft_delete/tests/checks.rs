@@ -417,6 +417,21 @@ fn restore_brings_a_deleted_member_back() {
         );
         let seen = find(db.app_pool(), gone.id).await.unwrap_or_else(|e| err("find", e));
         expect_member(&format!("find(&pool, {}) after restoring them", gone.id), seen.as_ref(), Some(&want));
+        let live = club.some_live();
+        let called = format!("restore(&pool, {}) for a live member", live.id);
+        match restore(db.app_pool(), live.id).await {
+            Ok(Some(m)) if m == *live => {}
+            other => Failure::new(&called)
+                .expected(format!("Ok(Some({live:?})): restoring a live member changes nothing"))
+                .got(format!("{other:?}"))
+                .hint("Clear deleted_at WHERE id = $1, whether or not it is set, and return the row.")
+                .fail(),
+        }
+        expect_member(
+            &format!("the row of member {} after {called}", live.id),
+            member_row(&db, live.id).await.as_ref(),
+            Some(live),
+        );
         let unknown = club.unknown_id();
         match restore(db.app_pool(), unknown).await {
             Ok(None) => {}
