@@ -485,3 +485,230 @@ fn pooling_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+#[test]
+fn soft_delete_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "soft_delete",
+            "find_by_email_shows_deleted",
+            true,
+            "find_and_find_by_email_never_return_a_deleted_member",
+            &["deleted member who had the email first"],
+        ),
+        m(
+            "soft_delete",
+            "list_shows_deleted",
+            true,
+            "list_shows_every_live_member_and_no_deleted_one",
+            &["not expected"],
+        ),
+        m(
+            "soft_delete",
+            "count_includes_deleted",
+            true,
+            "count_counts_the_live_members_in_the_database",
+            &["every row"],
+        ),
+        m("soft_delete", "count_in_rust", true, "count_counts_the_live_members_in_the_database", &["counted in Rust"]),
+        m(
+            "soft_delete",
+            "list_filtered_in_rust",
+            true,
+            "list_shows_every_live_member_and_no_deleted_one",
+            &["filtered in Rust"],
+        ),
+        m(
+            "soft_delete",
+            "join_shows_deleted_and_repeats",
+            true,
+            "members_in_city_hides_deleted_members_and_lists_each_once",
+            &["not expected", "deleted"],
+        ),
+        m(
+            "soft_delete",
+            "plain_unique_email",
+            true,
+            "email_is_unique_among_live_members_only_in_the_catalog",
+            &["unique over deleted rows too", "could never be registered again"],
+        ),
+        m(
+            "soft_delete",
+            "plain_unique_email",
+            true,
+            "a_deleted_members_email_can_be_registered_again",
+            &["members_email_key counts deleted rows too"],
+        ),
+        m(
+            "soft_delete",
+            "unique_email_and_deleted_at",
+            true,
+            "two_live_members_cannot_share_an_email",
+            &["NULL never equals NULL"],
+        ),
+        m(
+            "soft_delete",
+            "unique_email_and_deleted_at",
+            true,
+            "email_is_unique_among_live_members_only_in_the_catalog",
+            &["members_email_deleted_at_key is unique over deleted rows too"],
+        ),
+        m("soft_delete", "hard_delete", true, "delete_sets_deleted_at_and_keeps_the_row", &["hard delete"]),
+        m(
+            "soft_delete",
+            "delete_moves_deleted_at",
+            true,
+            "deleting_a_deleted_or_unknown_member_changes_nothing",
+            &["deleted_at moved"],
+        ),
+        m(
+            "soft_delete",
+            "restore_without_email_taken",
+            true,
+            "restoring_a_member_whose_email_was_taken_fails_and_changes_nothing",
+            &["Err(Database(", "23505"],
+        ),
+        m(
+            "soft_delete",
+            "force_delete_live_only",
+            true,
+            "force_delete_removes_the_row_for_real",
+            &["for a deleted member"],
+        ),
+        m(
+            "soft_delete",
+            "purge_leaves_orders",
+            true,
+            "purge_erases_the_member_and_every_trace_of_their_personal_data",
+            &["still there", "orders:"],
+        ),
+        m(
+            "soft_delete",
+            "purge_member_first",
+            true,
+            "purge_erases_the_member_and_every_trace_of_their_personal_data",
+            &["still there", "FIRST"],
+        ),
+        m(
+            "soft_delete",
+            "purge_without_transaction",
+            true,
+            "purge_is_all_or_nothing_when_a_step_fails",
+            &["half-erased"],
+        ),
+        m(
+            "soft_delete",
+            "purge_last_step_on_the_pool",
+            true,
+            "purge_erases_the_member_and_every_trace_of_their_personal_data",
+            &["outside the transaction open on another connection"],
+        ),
+        m(
+            "soft_delete",
+            "purge_last_step_on_the_pool",
+            true,
+            "purge_is_all_or_nothing_when_a_step_fails",
+            &["half-erased"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
+
+#[test]
+fn hooks_audit_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "hooks_audit",
+            "bulk_create_plaintext",
+            true,
+            "create_users_hashes_every_row_of_a_bulk_insert",
+            &["stored as given", "bulkCreate"],
+        ),
+        m(
+            "hooks_audit",
+            "hash_after_insert",
+            true,
+            "create_user_stores_a_hash_that_verifies_and_never_sends_the_password",
+            &["never to leave the program", "INSERT INTO users"],
+        ),
+        m("hooks_audit", "fixed_salt", true, "create_users_hashes_every_row_of_a_bulk_insert", &["own salt"]),
+        m(
+            "hooks_audit",
+            "update_rehashes_the_hash",
+            true,
+            "update_rehashes_only_when_the_password_changes",
+            &["password_hash untouched", "locked out"],
+        ),
+        m(
+            "hooks_audit",
+            "verify_by_hashing_again",
+            true,
+            "authenticate_checks_the_password_in_rust_and_never_sends_it",
+            &["Ok(None)"],
+        ),
+        m(
+            "hooks_audit",
+            "audit_on_the_pool",
+            true,
+            "every_create_writes_its_audit_row_in_the_same_transaction",
+            &["INSERT INTO audit_log", "outside the transaction open on another connection"],
+        ),
+        m(
+            "hooks_audit",
+            "audit_after_commit",
+            true,
+            "a_failing_audit_insert_rolls_the_change_back",
+            &["the change stayed"],
+        ),
+        m(
+            "hooks_audit",
+            "audit_after_commit",
+            true,
+            "every_create_writes_its_audit_row_in_the_same_transaction",
+            &["one transaction on one connection"],
+        ),
+        m(
+            "hooks_audit",
+            "audit_keeps_the_hash",
+            true,
+            "every_create_writes_its_audit_row_in_the_same_transaction",
+            &["carries the password hash"],
+        ),
+        m(
+            "hooks_audit",
+            "before_read_without_lock",
+            true,
+            "the_audit_before_is_the_row_the_update_replaced",
+            &["already gone", "FOR UPDATE"],
+        ),
+        m(
+            "hooks_audit",
+            "bulk_create_one_by_one",
+            true,
+            "a_change_that_fails_leaves_no_audit_row",
+            &["for a change that never happened"],
+        ),
+        m(
+            "hooks_audit",
+            "no_trigger",
+            true,
+            "the_trigger_audits_users_deleted_by_on_delete_cascade",
+            &["0 audit row(s)", "only a trigger can see this write"],
+        ),
+        m(
+            "hooks_audit",
+            "trigger_misses_updates",
+            true,
+            "the_trigger_audits_a_raw_sql_write",
+            &["update of users row", "2 audit row(s)"],
+        ),
+        m(
+            "hooks_audit",
+            "trigger_ignores_the_mark",
+            true,
+            "every_create_writes_its_audit_row_in_the_same_transaction",
+            &["audited twice"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}

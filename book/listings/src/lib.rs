@@ -6,6 +6,8 @@ pub mod associations;
 pub mod connect;
 pub mod crud;
 pub mod evolving;
+pub mod hooks;
 pub mod pagination;
 pub mod pooling;
 pub mod seeds;
+pub mod soft_delete;
