@@ -180,11 +180,11 @@ pub fn run_time_limit(ex: &Exercise) -> Duration {
 }
 
 /// Seconds one check may take before it is reported as hanging:
-/// `WORKBOOK_CHECK_TIMEOUT`, else 10.
+/// `WORKBOOK_CHECK_TIMEOUT`, else 10; read as the support crate reads it.
 pub fn check_time_limit() -> Duration {
-    env_secs("WORKBOOK_CHECK_TIMEOUT").unwrap_or(Duration::from_secs(10))
+    workbook::report::check_timeout()
 }
 
 fn env_secs(key: &str) -> Option<Duration> {
-    std::env::var(key).ok()?.parse::<f64>().ok().filter(|s| *s > 0.0).map(Duration::from_secs_f64)
+    workbook::report::parse_seconds(std::env::var(key).ok().as_deref())
 }

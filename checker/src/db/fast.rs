@@ -9,7 +9,7 @@
 //!
 //! So the embedded server, and grading's throwaway cluster, get a
 //! tablespace in `/dev/shm`, and the checks create their databases there
-//! (`workbook::TABLESPACE_ENV`). Only check databases go there: they are
+//! (`workbook::report::var::TABLESPACE`). Only check databases go there: they are
 //! dropped when the run ends, so losing the directory at a reboot loses
 //! nothing, and the next start puts it back.
 //! Sandboxes and the cluster itself stay on disk. Without a suitable tmpfs
@@ -93,7 +93,7 @@ async fn catalog_location(conn: &mut PgConnection) -> Option<String> {
 /// The environment entry that makes check processes create their
 /// databases in `tablespace`.
 pub fn check_env(tablespace: Option<&str>) -> Option<(String, String)> {
-    tablespace.map(|t| (workbook::TABLESPACE_ENV.to_owned(), t.to_owned()))
+    tablespace.map(|t| (workbook::report::var::TABLESPACE.to_owned(), t.to_owned()))
 }
 
 /// The directory for this cluster's tablespace under `shm`, if `shm` is a

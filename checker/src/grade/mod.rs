@@ -221,7 +221,7 @@ async fn grade_one(
             output_cap: OUTPUT_CAP,
             color: false,
             // The same submission gets the same data on every grading run.
-            env: [("WORKBOOK_SEED".to_owned(), stable_seed(&sub.student, &ex.slug).to_string())]
+            env: [(workbook::report::var::SEED.to_owned(), stable_seed(&sub.student, &ex.slug).to_string())]
                 .into_iter()
                 .chain(crate::db::fast::check_env(plan.tablespace.as_deref()))
                 .collect(),
@@ -333,6 +333,12 @@ fn check_message(c: &runner::CheckResult) -> String {
         }
         if let Some(g) = &d.got {
             text.push_str(&format!("got:      {g}\n"));
+        }
+        if let Some(sql) = d.sql.as_deref().filter(|s| !s.trim().is_empty()) {
+            text.push_str("your code sent:\n");
+            for line in sql.trim_end().lines() {
+                text.push_str(&format!("          {line}\n"));
+            }
         }
         if let Some(h) = &d.hint {
             text.push_str(&format!("hint:     {h}\n"));
@@ -522,6 +528,26 @@ mod tests {
         assert_eq!(stable_seed("ada", "connect"), stable_seed("ada", "connect"));
         assert_ne!(stable_seed("ada", "connect"), stable_seed("bob", "connect"));
         assert_ne!(stable_seed("ada", "connect"), stable_seed("ada", "seeds"));
+    }
+
+    #[test]
+    fn feedback_shows_the_sql_the_code_sent_before_the_hint() {
+        let c = runner::CheckResult {
+            name: "n".into(),
+            status: Status::Failed,
+            detail: Some(runner::Report {
+                called: "list(&pool)".into(),
+                got: Some("2 rows".into()),
+                sql: Some("SELECT 1\nSELECT 2".into()),
+                hint: Some("batch it".into()),
+                ..runner::Report::default()
+            }),
+            output: String::new(),
+        };
+        assert_eq!(
+            check_message(&c),
+            "called:   list(&pool)\ngot:      2 rows\nyour code sent:\n          SELECT 1\n          SELECT 2\nhint:     batch it"
+        );
     }
 
     #[test]

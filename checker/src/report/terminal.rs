@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use colored::Colorize;
 
 use crate::course::{Course, Exercise};
-use crate::runner::{CheckResult, ExerciseRun, Outcome, Status};
+use crate::runner::{CheckResult, ExerciseRun, Kind, Outcome, Status};
 
 /// Prints one exercise's run.
 pub fn run(w: &mut impl Write, course: &Course, ex: &Exercise, run: &ExerciseRun) -> io::Result<()> {
@@ -61,7 +61,7 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
             writeln!(w, "  {} {}", mark, name.bold())?;
             match &check.detail {
                 Some(d)
-                    if d.kind == "panicked"
+                    if d.kind == Kind::Panicked
                         && d.got.as_deref().is_some_and(|g| g.starts_with("not yet implemented")) =>
                 {
                     let todo = d
@@ -78,10 +78,16 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
                     field(w, "called", Some(&d.called))?;
                     field(w, "expected", d.expected.as_deref())?;
                     let got = match (&d.got, &d.location) {
-                        (Some(g), Some(l)) if d.kind == "panicked" => Some(format!("a panic at {l}: {g}")),
+                        (Some(g), Some(l)) if d.kind == Kind::Panicked => Some(format!("a panic at {l}: {g}")),
                         (g, _) => g.clone(),
                     };
                     field(w, "got", got.as_deref())?;
+                    if let Some(sql) = d.sql.as_deref().filter(|s| !s.trim().is_empty()) {
+                        writeln!(w, "      {}", "your code sent:".dimmed())?;
+                        for line in sql.trim_end().lines() {
+                            writeln!(w, "      {:<8}  {line}", "")?;
+                        }
+                    }
                     if let Some(h) = &d.hint {
                         writeln!(w, "      {}  {}", "hint".cyan(), h)?;
                     }
@@ -107,4 +113,33 @@ fn field(w: &mut impl Write, label: &str, value: Option<&str>) -> io::Result<()>
         writeln!(w, "      {:<8}  {}", "", line)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Report;
+
+    #[test]
+    fn the_sql_the_code_sent_comes_after_got_and_before_the_hint() {
+        let check = CheckResult {
+            name: "list_is_ordered".into(),
+            status: Status::Failed,
+            detail: Some(Report {
+                called: "list(&pool)".into(),
+                got: Some("2 rows".into()),
+                sql: Some("SELECT id FROM students\nORDER BY name".into()),
+                hint: Some("order by id too".into()),
+                ..Report::default()
+            }),
+            output: String::new(),
+        };
+        colored::control::set_override(false);
+        let mut out = Vec::new();
+        check_line(&mut out, &check).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle:?} in {text}"));
+        assert!(at("got") < at("your code sent:") && at("your code sent:") < at("hint"), "{text}");
+        assert!(text.contains("                ORDER BY name\n"), "{text}");
+    }
 }

@@ -10,7 +10,9 @@ use anyhow::Context;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use super::{CheckResult, Detail, Status, parse, report_file};
+use workbook::report::{self, Kind, Report, var};
+
+use super::{CheckResult, Status, parse};
 use crate::db::admin::Admin;
 use crate::db::{Origin, Server};
 use crate::sys;
@@ -73,9 +75,9 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
         .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
         .env("DATABASE_URL", &opts.admin_url)
-        .env("WORKBOOK_DB_PREFIX", &opts.db_prefix)
-        .env("WORKBOOK_REPORT_DIR", &report_dir)
-        .env("WORKBOOK_CHECK_TIMEOUT", opts.check_time_limit.as_secs_f64().to_string())
+        .env(var::DB_PREFIX, &opts.db_prefix)
+        .env(var::REPORT_DIR, &report_dir)
+        .env(var::CHECK_TIMEOUT, report::seconds_value(opts.check_time_limit))
         .env("CARGO_MANIFEST_DIR", &opts.crate_dir)
         .env("RUST_BACKTRACE", "0")
         .env_remove("RUST_LOG")
@@ -151,7 +153,7 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         let mut detail = None;
         let mut text = String::new();
         if status != Status::Passed {
-            detail = read_detail(&report_file(&report_dir, &name));
+            detail = report::read(&report_dir, &name);
             text = parsed.outputs.get(&name).cloned().unwrap_or_default();
             if detail.is_none() && !parsed.statuses.contains_key(&name) {
                 crashed |= matches!(stop, Stop::OutOfMemory | Stop::Crashed);
@@ -182,12 +184,7 @@ pub async fn list(executable: &std::path::Path, crate_dir: &std::path::Path) -> 
     Ok(text.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_owned).collect())
 }
 
-fn read_detail(path: &std::path::Path) -> Option<Detail> {
-    let bytes = std::fs::read(path).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Detail {
+fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Report {
     let (got, hint) = match stop {
         Stop::TimedOut => (
             format!("still running when the {} s limit was reached", opts.time_limit.as_secs()),
@@ -206,13 +203,13 @@ fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Detail {
             "Something crashed the whole process (an abort or stack overflow).",
         ),
     };
-    Detail {
-        kind: if stop == Stop::TimedOut { "timed_out".into() } else { "failed".into() },
+    Report {
+        kind: if stop == Stop::TimedOut { Kind::TimedOut } else { Kind::Failed },
         called: "the check".into(),
         expected: Some("to finish and report".into()),
         got: Some(got),
         hint: Some(hint.into()),
-        location: None,
+        ..Report::default()
     }
 }
 

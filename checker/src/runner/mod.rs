@@ -12,7 +12,7 @@ mod fresh;
 pub mod overlay;
 mod parse;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -30,25 +30,16 @@ pub enum Status {
     TimedOut,
 }
 
-/// The structured report the support crate writes for a failed check.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Detail {
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub called: String,
-    pub expected: Option<String>,
-    pub got: Option<String>,
-    pub hint: Option<String>,
-    pub location: Option<String>,
-}
+/// The structured report the support crate writes for a failed check:
+/// one definition, in the support crate, for both sides.
+pub use workbook::report::{Kind, Report};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
     pub name: String,
     pub status: Status,
     /// How it failed, when the support crate could say.
-    pub detail: Option<Detail>,
+    pub detail: Option<Report>,
     /// What the check printed (panic messages included), for failures.
     pub output: String,
 }
@@ -193,9 +184,4 @@ fn unbuilt(req: &RunRequest, outcome: Outcome, build_ms: u64) -> ExerciseRun {
         crashed: false,
         executable: None,
     }
-}
-
-/// Where the support crate writes a failed check's report.
-pub(crate) fn report_file(dir: &Path, check: &str) -> PathBuf {
-    dir.join(format!("{}.json", check.replace("::", "__")))
 }

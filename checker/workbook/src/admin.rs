@@ -68,10 +68,7 @@ pub fn dotenv_value(path: &Path, key: &str) -> Option<String> {
 /// databases from a crashed one's.
 pub(crate) fn unique_name() -> String {
     static SEQ: AtomicU32 = AtomicU32::new(0);
-    let prefix = std::env::var("WORKBOOK_DB_PREFIX")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| format!("{CHECK_PREFIX}{}", std::process::id()));
+    let prefix = crate::report::db_prefix().unwrap_or_else(|| format!("{CHECK_PREFIX}{}", std::process::id()));
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}_{seq}_{:04x}", fastrand::u16(..))
 }
@@ -108,19 +105,17 @@ pub(crate) async fn admin_connection() -> Result<PgConnection, sqlx::Error> {
     PgConnection::connect(admin_url()).await
 }
 
+/// The tablespace check databases are created in, when set (the checker
+/// sets it for its own servers; see the checker's `db::fast`).
+pub use crate::report::var::TABLESPACE as TABLESPACE_ENV;
+
 /// Creates `name`, owned by the admin URL's role, and closes it to every
 /// other role: when graded, each submission's role must not reach another
 /// submission's databases (PUBLIC may connect to a new database otherwise).
-/// The tablespace check databases are created in, when set (the checker
-/// sets it for its own servers; see the checker's `db::fast`).
-pub const TABLESPACE_ENV: &str = "WORKBOOK_TABLESPACE";
-
 pub(crate) async fn create_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
     // The checker's embedded server keeps check databases in memory
     // (`WORKBOOK_TABLESPACE`); should that fail, the default place serves.
-    let fast = std::env::var(TABLESPACE_ENV)
-        .ok()
-        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let fast = crate::report::tablespace();
     let in_fast = match fast {
         Some(t) => {
             admin.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}" TABLESPACE "{t}""#))).await.is_ok()
