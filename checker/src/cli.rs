@@ -12,6 +12,7 @@ Exit codes:
   1  some checks failed (or a migration or seed you wrote failed)
   2  usage error: an unknown exercise, a bad argument, a broken info.toml
   3  environment error: no database, no cargo, a server that refuses
+  130  interrupted (Ctrl-C): the checks were stopped and their databases dropped
 
 Database: --database-url, then DATABASE_URL, then .env, then an embedded
 PostgreSQL the checker runs from your installed binaries (data under

@@ -4,8 +4,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::exit::Failure;
-
 /// Default time an exercise's build-and-check run may take, in seconds.
 const DEFAULT_TIME_LIMIT: u64 = 120;
 
@@ -43,6 +41,38 @@ impl Exercise {
     }
 }
 
+/// Why the course could not be read, or an exercise not found.
+#[derive(Debug, thiserror::Error)]
+pub enum CourseError {
+    #[error(
+        "no course here: {} has no exercises/info.toml above it.\n\
+         Run the checker inside your clone of the workbook repository.",
+        start.display()
+    )]
+    NotFound { start: PathBuf },
+
+    #[error("reading {}: {error}", path.display())]
+    Read { path: PathBuf, error: std::io::Error },
+
+    #[error("{} is not valid: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+
+    #[error("{}", unknown_exercise(slug, closest.as_deref()))]
+    UnknownExercise { slug: String, closest: Option<String> },
+
+    #[error("the course has no exercises")]
+    Empty,
+}
+
+fn unknown_exercise(slug: &str, closest: Option<&str>) -> String {
+    let mut msg = format!("there is no exercise named `{slug}`.");
+    if let Some(c) = closest {
+        msg.push_str(&format!(" Did you mean `{c}`?"));
+    }
+    msg.push_str("\nRun `cargo checker list` to see them all.");
+    msg
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InfoFile {
@@ -59,23 +89,19 @@ pub struct Course {
 impl Course {
     /// Finds the course from `start` upwards (the directory holding
     /// `exercises/info.toml`) and reads it.
-    pub fn discover(start: &Path) -> Result<Course, Failure> {
-        let root = start.ancestors().find(|d| d.join("exercises/info.toml").is_file()).ok_or_else(|| {
-            Failure::usage(format!(
-                "no course here: {} has no exercises/info.toml above it.\n\
-                     Run the checker inside your clone of the workbook repository.",
-                start.display()
-            ))
-        })?;
+    pub fn discover(start: &Path) -> Result<Course, CourseError> {
+        let root = start
+            .ancestors()
+            .find(|d| d.join("exercises/info.toml").is_file())
+            .ok_or_else(|| CourseError::NotFound { start: start.to_path_buf() })?;
         Course::load(root)
     }
 
-    pub fn load(root: &Path) -> Result<Course, Failure> {
+    pub fn load(root: &Path) -> Result<Course, CourseError> {
         let path = root.join("exercises/info.toml");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Failure::env(format!("reading {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|error| CourseError::Read { path: path.clone(), error })?;
         let info: InfoFile =
-            toml::from_str(&text).map_err(|e| Failure::usage(format!("{} is not valid: {e}", path.display())))?;
+            toml::from_str(&text).map_err(|e| CourseError::Invalid { path: path.clone(), message: e.to_string() })?;
         Ok(Course { root: root.to_path_buf(), exercises: info.exercises })
     }
 
@@ -106,7 +132,7 @@ impl Course {
     }
 
     /// Looks an exercise up by slug, suggesting the closest one on a typo.
-    pub fn find(&self, slug: &str) -> Result<&Exercise, Failure> {
+    pub fn find(&self, slug: &str) -> Result<&Exercise, CourseError> {
         if let Some(ex) = self.exercises.iter().find(|e| e.slug == slug) {
             return Ok(ex);
         }
@@ -117,12 +143,16 @@ impl Course {
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .filter(|(score, _)| *score > 0.7)
             .map(|(_, s)| s.clone());
-        let mut msg = format!("there is no exercise named `{slug}`.");
-        if let Some(c) = closest {
-            msg.push_str(&format!(" Did you mean `{c}`?"));
+        Err(CourseError::UnknownExercise { slug: slug.to_owned(), closest })
+    }
+
+    /// The exercises named by `slugs` in that order, or all of them when
+    /// `slugs` is empty.
+    pub fn select(&self, slugs: &[String]) -> Result<Vec<Exercise>, CourseError> {
+        if slugs.is_empty() {
+            return Ok(self.exercises.clone());
         }
-        msg.push_str("\nRun `cargo checker list` to see them all.");
-        Err(Failure::usage(msg))
+        slugs.iter().map(|s| self.find(s).cloned()).collect()
     }
 
     /// Every editable file of an exercise directory, as paths relative to

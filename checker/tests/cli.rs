@@ -387,3 +387,30 @@ fn a_build_waiting_for_another_cargos_lock_says_so_and_goes_on_when_it_is_free()
     assert_eq!(out.status.code(), Some(1), "the starter is checked once the lock is free: {text}");
     assert!(text.contains("checks pass"), "{text}");
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly_with_success() {
+    // `checker list --format json | head -1`, made certain: the reader is
+    // gone before the checker writes anything.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = common::checker_std()
+        .args(["list", "--format", "json"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "nothing said about the pipe: {err}");
+}
+
+#[test]
+fn help_documents_every_exit_code_including_ctrl_c() {
+    let out = checker().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for code in ["0  every check passed", "1  some checks failed", "2  usage error", "3  environment error", "130"] {
+        assert!(text.contains(code), "--help lacks {code:?}:\n{text}");
+    }
+    assert!(text.contains("130  interrupted (Ctrl-C)"), "{text}");
+}

@@ -7,12 +7,13 @@
 pub mod admin;
 pub mod binaries;
 pub mod embedded;
+mod error;
 pub mod fast;
 
 use std::fmt;
 
 use crate::course::Course;
-use crate::exit::Failure;
+pub use error::{DbError, blocking};
 
 /// Where the URL came from, so messages can say which setting to fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,15 +70,12 @@ pub fn configured_url(course: &Course, flag: Option<&str>) -> Option<(String, Or
 }
 
 /// Chooses the server, starting the embedded one if nothing else is set.
-pub async fn resolve(course: &Course, flag: Option<&str>) -> Result<Server, Failure> {
+pub async fn resolve(course: &Course, flag: Option<&str>) -> Result<Server, DbError> {
     if let Some((url, origin)) = configured_url(course, flag) {
         return Ok(Server { url, origin });
     }
     let cluster = embedded_cluster(course);
-    let running = tokio::task::spawn_blocking(move || cluster.ensure_running())
-        .await
-        .map_err(|e| Failure::env(format!("starting the embedded server: {e}")))?
-        .map_err(|e| Failure::env(format!("failed to {e}")))?;
+    let running = blocking("starting the embedded server", move || cluster.ensure_running()).await?;
     Ok(Server { url: running.url, origin: Origin::Embedded })
 }
 

@@ -5,11 +5,11 @@ use std::io::{self, Write};
 
 use colored::Colorize;
 
-use crate::course::{Course, Exercise};
+use crate::course::Exercise;
 use crate::runner::{CheckResult, ExerciseRun, Kind, Outcome, Status};
 
 /// Prints one exercise's run.
-pub fn run(w: &mut impl Write, course: &Course, ex: &Exercise, run: &ExerciseRun) -> io::Result<()> {
+pub fn run(w: &mut impl Write, ex: &Exercise, run: &ExerciseRun) -> io::Result<()> {
     let timing = format!("build {:.1} s, checks {:.1} s", run.build_ms as f64 / 1000.0, run.check_ms as f64 / 1000.0);
     writeln!(w, "{} {}  {}", ex.slug.bold(), format!("({})", ex.title).dimmed(), timing.dimmed())?;
     match &run.outcome {
@@ -48,7 +48,6 @@ pub fn run(w: &mut impl Write, course: &Course, ex: &Exercise, run: &ExerciseRun
             writeln!(w, "  {} `cargo checker hint {}` for a hint.", "Stuck?".cyan(), ex.slug)?;
         }
     }
-    let _ = course;
     Ok(())
 }
 

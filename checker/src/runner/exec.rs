@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 use workbook::report::{self, Kind, Report, var};
 
-use super::{CheckResult, Status, parse};
+use super::limits::{memory_limit_mb, test_threads};
+use super::{CheckResult, RunError, Status, parse};
 use crate::db::admin::Admin;
 use crate::db::{Origin, Server};
 use crate::sys;
@@ -49,26 +49,14 @@ enum Stop {
     Crashed,
 }
 
-/// Memory each check process may allocate: `WORKBOOK_CHECK_MEMORY_MB`
-/// (0: no limit), else 1 GiB, ten times what the course's checks use.
-pub fn memory_limit_mb() -> u64 {
-    std::env::var("WORKBOOK_CHECK_MEMORY_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(1024)
-}
-
-/// How many checks run at once. They mostly wait on the server, so more
-/// than the core count pays.
-fn test_threads() -> usize {
-    std::env::var("WORKBOOK_TEST_THREADS").ok().and_then(|s| s.parse().ok()).filter(|n| *n > 0).unwrap_or(8)
-}
-
-pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
+pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
     let names = match &opts.only {
         Some(name) => vec![name.clone()],
         None => list_checks(opts).await?,
     };
     let report_dir = std::env::temp_dir().join(format!("workbook-reports-{}", opts.db_prefix));
     let _ = std::fs::remove_dir_all(&report_dir);
-    std::fs::create_dir_all(&report_dir).with_context(|| format!("creating {}", report_dir.display()))?;
+    std::fs::create_dir_all(&report_dir).map_err(RunError::io(format!("creating {}", report_dir.display())))?;
 
     let mut cmd = Command::new(&opts.executable);
     cmd.current_dir(&opts.crate_dir)
@@ -92,11 +80,11 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
     if memory_mb > 0 {
         sys::limit_memory(cmd.as_std_mut(), memory_mb * 1024 * 1024);
     }
-    let mut child = cmd.spawn().with_context(|| format!("starting {}", opts.executable.display()))?;
+    let mut child = cmd.spawn().map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
     let pgid = child.id();
     let _group = sys::GroupGuard(pgid);
-    let stdout = child.stdout.take().context("check binary stdout")?;
-    let stderr = child.stderr.take().context("check binary stderr")?;
+    let stdout = child.stdout.take().expect("the check binary's stdout is piped");
+    let stderr = child.stderr.take().expect("the check binary's stderr is piped");
 
     let cap = opts.output_cap;
     // Either pipe passing the cap stops the whole group at once: waiting
@@ -168,18 +156,18 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
 }
 
 /// The check names, in the binary's order.
-async fn list_checks(opts: &ExecOptions) -> anyhow::Result<Vec<String>> {
+async fn list_checks(opts: &ExecOptions) -> Result<Vec<String>, RunError> {
     list(&opts.executable, &opts.crate_dir).await
 }
 
 /// The names of the checks in a check binary, in its order.
-pub async fn list(executable: &std::path::Path, crate_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+pub async fn list(executable: &std::path::Path, crate_dir: &std::path::Path) -> Result<Vec<String>, RunError> {
     let listing =
         Command::new(executable).current_dir(crate_dir).arg("--list").stdin(Stdio::null()).kill_on_drop(true).output();
     let out = tokio::time::timeout(Duration::from_secs(30), listing)
         .await
-        .map_err(|_| anyhow::anyhow!("listing the checks in {} took over 30 s", executable.display()))?
-        .with_context(|| format!("listing the checks in {}", executable.display()))?;
+        .map_err(|_| RunError::ListTimeout(executable.to_path_buf()))?
+        .map_err(RunError::io(format!("listing the checks in {}", executable.display())))?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_owned).collect())
 }

@@ -1,10 +1,15 @@
-//! `checker dev bench`: the figures the foundation promises, measured.
+//! The measurements behind `checker dev bench`: the figures the course
+//! promises, taken on this machine.
 //!
 //! - creating and dropping a check database (median and worst of 20);
 //! - watch mode on `connect`, warm: from saving a file to the verdict
 //!   (median and worst of 10 saves), in a scratch copy of the course so
 //!   the student's files are never touched;
 //! - how many dependencies a check rebuilt after an edit (should be 0).
+//!
+//! Each measurement is a function of its own, so a new phase (issue #20:
+//! time per phase, template databases) is one more function here and one
+//! more line in the command.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -15,50 +20,19 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use sqlx::{Connection, Executor, PgConnection};
 
-use super::Ctx;
-use crate::exit::Code;
+use crate::session::Session;
 
-pub async fn execute(ctx: &Ctx, saves: usize) -> anyhow::Result<Code> {
-    let server = ctx.server().await?.clone();
-    println!("server: {} ({})", crate::db::redact(&server.url), server.origin);
-
-    match ctx.fast_tablespace() {
-        Some(t) => println!("check databases: in memory (tablespace {t})"),
-        None => println!("check databases: in the default tablespace"),
-    }
-    let (create, drop) = database_times(&server.url, ctx.fast_tablespace(), 20).await?;
-    println!("create database: median {:>4} ms, worst {:>4} ms (20 runs)", median(&create), worst(&create));
-    println!("drop database:   median {:>4} ms, worst {:>4} ms (20 runs)", median(&drop), worst(&drop));
-
-    let scratch = scratch_course(ctx)?;
-    let rebuilt = rebuilt_dependencies(ctx, &scratch)?;
-    println!("dependencies rebuilt by a check after an edit: {}", rebuilt.len());
-    for r in &rebuilt {
-        println!("  rebuilt: {r}");
-    }
-
-    let times = watch_times(ctx, &scratch, &server.url, saves)?;
-    println!(
-        "watch mode, save to verdict on connect (warm): median {} ms, worst {} ms ({} saves)",
-        median(&times),
-        worst(&times),
-        times.len()
-    );
-    let _ = std::fs::remove_dir_all(&scratch);
-    Ok(Code::Passed)
-}
-
-fn median(v: &[u128]) -> u128 {
+pub fn median(v: &[u128]) -> u128 {
     let mut s = v.to_vec();
     s.sort_unstable();
     s.get(s.len() / 2).copied().unwrap_or(0)
 }
 
-fn worst(v: &[u128]) -> u128 {
+pub fn worst(v: &[u128]) -> u128 {
     v.iter().copied().max().unwrap_or(0)
 }
 
-async fn database_times(url: &str, tablespace: Option<&str>, n: usize) -> anyhow::Result<(Vec<u128>, Vec<u128>)> {
+pub async fn database_times(url: &str, tablespace: Option<&str>, n: usize) -> anyhow::Result<(Vec<u128>, Vec<u128>)> {
     let place = tablespace.map(|t| format!(r#" TABLESPACE "{t}""#)).unwrap_or_default();
     let mut conn = PgConnection::connect(url).await.context("connecting to the server")?;
     let (mut create, mut drop) = (Vec::new(), Vec::new());
@@ -78,9 +52,9 @@ async fn database_times(url: &str, tablespace: Option<&str>, n: usize) -> anyhow
 /// A copy of the course (no target, no git) with connect solved. Its
 /// crates sit at the same relative paths as the course's, so it builds in
 /// a target dir of its own (kept between benchmarks; the first is cold).
-fn scratch_course(ctx: &Ctx) -> anyhow::Result<PathBuf> {
-    let root = &ctx.course.root;
-    let scratch = ctx.course.work_dir().join("bench").join(std::process::id().to_string());
+pub fn scratch_course(session: &Session) -> anyhow::Result<PathBuf> {
+    let root = &session.course.root;
+    let scratch = session.course.work_dir().join("bench").join(std::process::id().to_string());
     let _ = std::fs::remove_dir_all(&scratch);
     copy_dir(root, &scratch, root)?;
     let lib = scratch.join("exercises/connect/src/lib.rs");
@@ -107,11 +81,11 @@ fn copy_dir(from: &Path, to: &Path, root: &Path) -> anyhow::Result<()> {
 
 /// Builds connect's checks twice around an edit, and lists every package
 /// other than connect that cargo did not find fresh the second time.
-fn rebuilt_dependencies(ctx: &Ctx, scratch: &Path) -> anyhow::Result<Vec<String>> {
+pub fn rebuilt_dependencies(session: &Session, scratch: &Path) -> anyhow::Result<Vec<String>> {
     let build = || -> anyhow::Result<String> {
         let out = Command::new(crate::runner::cargo_path())
             .current_dir(scratch)
-            .env("CARGO_TARGET_DIR", bench_target(ctx))
+            .env("CARGO_TARGET_DIR", bench_target(session))
             .args(["test", "-p", "connect", "--test", "checks", "--no-run", "--message-format", "json"])
             .stderr(Stdio::null())
             .output()?;
@@ -140,15 +114,15 @@ fn touch(file: &Path, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Result<Vec<u128>> {
+pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -> anyhow::Result<Vec<u128>> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
         .current_dir(scratch)
-        .env("CARGO_TARGET_DIR", bench_target(ctx))
+        .env("CARGO_TARGET_DIR", bench_target(session))
         .env("WORKBOOK_STATE_DIR", scratch.join(".workbook"))
         .env("NO_COLOR", "1")
         // As the embedded default would: check databases where ours go.
-        .envs(ctx.check_env())
+        .envs(session.check_env())
         .args(["--database-url", url])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -187,6 +161,6 @@ fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Re
     Ok(times)
 }
 
-fn bench_target(ctx: &Ctx) -> PathBuf {
-    ctx.course.work_dir().join("bench-target")
+fn bench_target(session: &Session) -> PathBuf {
+    session.course.work_dir().join("bench-target")
 }
