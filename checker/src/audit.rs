@@ -69,6 +69,9 @@ pub fn metadata_problems(course: &Course) -> Vec<String> {
         if !dir.join("tests/checks.rs").is_file() {
             problems.push(format!("{s}: tests/checks.rs is missing"));
         }
+        for g in ex.invalid_globs() {
+            problems.push(format!("{s}: the editable glob {g:?} is not a valid glob"));
+        }
         if ex.editable.is_empty() {
             problems.push(format!("{s}: no editable files are declared"));
         } else if course.editable_files(ex, &dir).is_empty() {

@@ -23,6 +23,9 @@ pub struct Exercise {
     /// Seconds the whole run (build and checks) may take.
     #[serde(default)]
     pub time_limit: Option<u64>,
+    /// `editable`, compiled on first use.
+    #[serde(skip)]
+    matcher: std::sync::OnceLock<globset::GlobSet>,
 }
 
 fn one() -> u32 {
@@ -37,7 +40,12 @@ impl Exercise {
     /// Whether `rel` (a path relative to the exercise, with `/`) is a file
     /// the student may edit.
     pub fn is_editable(&self, rel: &str) -> bool {
-        self.editable.iter().any(|g| glob_match(g, rel))
+        self.matcher.get_or_init(|| editable_globs(&self.editable).0).is_match(rel)
+    }
+
+    /// The editable globs that are not valid globs (they match nothing).
+    pub fn invalid_globs(&self) -> Vec<String> {
+        editable_globs(&self.editable).1
     }
 }
 
@@ -164,69 +172,64 @@ impl Course {
     }
 }
 
-/// Every regular file under `dir`, as sorted paths relative to it with
-/// `/` separators. A top-level `target/` or `.git/` is skipped, and so are symlinks:
-/// a submission must not point a build at files outside itself.
-pub fn relative_files(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let (Ok(ft), Ok(rel)) = (entry.file_type(), path.strip_prefix(base)) else { continue };
-            if ft.is_dir() {
-                let top_level_skip = dir == base && matches!(entry.file_name().to_str(), Some("target" | ".git"));
-                if !top_level_skip {
-                    walk(base, &path, out);
-                }
-            } else if ft.is_file() {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+/// `*` matches within a path segment, `**` any number of segments: what
+/// `info.toml` globs mean. Returns the set, and the globs that are invalid.
+fn editable_globs(globs: &[String]) -> (globset::GlobSet, Vec<String>) {
+    let mut set = globset::GlobSetBuilder::new();
+    let mut invalid = Vec::new();
+    for g in globs {
+        match globset::GlobBuilder::new(g).literal_separator(true).build() {
+            Ok(glob) => _ = set.add(glob),
+            Err(_) => invalid.push(g.clone()),
         }
     }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
+    (set.build().unwrap_or_else(|_| globset::GlobSet::empty()), invalid)
+}
+
+/// Every regular file under `dir`, as sorted paths relative to it with
+/// `/` separators. A top-level `target/` or `.git/` is skipped, and so are
+/// symlinks: a submission must not point a build at files outside itself.
+pub fn relative_files(dir: &Path) -> Vec<String> {
+    let top_level_skip = |e: &walkdir::DirEntry| {
+        e.depth() == 1 && e.file_type().is_dir() && matches!(e.file_name().to_str(), Some("target" | ".git"))
+    };
+    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| !top_level_skip(e))
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.path().strip_prefix(dir).ok().map(|rel| rel.to_string_lossy().replace('\\', "/")))
+        .collect();
     out.sort();
     out
 }
 
-/// Matches `*` (within a path segment), `**` (any number of segments) and
-/// literal text: all `info.toml` globs need.
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    fn segs(s: &str) -> Vec<&str> {
-        s.split('/').filter(|p| !p.is_empty()).collect()
-    }
-    fn seg_match(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => seg_match(&p[1..], s) || (!s.is_empty() && seg_match(p, &s[1..])),
-            (Some(a), Some(b)) if a == b => seg_match(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    fn go(p: &[&str], s: &[&str]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(&"**"), _) => go(&p[1..], s) || (!s.is_empty() && go(p, &s[1..])),
-            (Some(a), Some(b)) => seg_match(a.as_bytes(), b.as_bytes()) && go(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    go(&segs(pattern), &segs(path))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::Exercise;
+
+    fn glob_match(glob: &str, path: &str) -> bool {
+        let ex: Exercise =
+            toml::from_str(&format!("slug = \"s\"\ntitle = \"t\"\nbook = \"b.md\"\neditable = [{glob:?}]")).unwrap();
+        ex.is_editable(path)
+    }
 
     #[test]
     fn relative_files_lists_nested_files_but_not_the_top_level_target() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["src/lib.rs", "src/target/x.rs", "target/debug/y", "migrations/1_a.up.sql"] {
+        for f in
+            ["src/lib.rs", "src/target/x.rs", "target/debug/y", ".git/HEAD", "migrations/1_a.up.sql", "a.rs", "a/b"]
+        {
             let p = dir.path().join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "").unwrap();
         }
-        assert_eq!(super::relative_files(dir.path()), ["migrations/1_a.up.sql", "src/lib.rs", "src/target/x.rs"]);
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("src/passwd.rs")).unwrap();
+        assert_eq!(
+            super::relative_files(dir.path()),
+            ["a.rs", "a/b", "migrations/1_a.up.sql", "src/lib.rs", "src/target/x.rs"]
+        );
     }
 
     #[test]
@@ -238,5 +241,6 @@ mod tests {
         assert!(glob_match("migrations/*.sql", "migrations/1_a.up.sql"));
         assert!(!glob_match("migrations/*.sql", "migrations/x/1_a.up.sql"));
         assert!(!glob_match("src/**", "srcx/lib.rs"));
+        assert!(glob_match("migrations/**/*.sql", "migrations/1_a.up.sql"));
     }
 }

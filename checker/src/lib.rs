@@ -8,6 +8,8 @@
 //! choosing reporters from `report`) and `exit` (the one mapping from
 //! errors to exit codes).
 
+#![forbid(unsafe_code)]
+
 pub mod audit;
 pub mod bench;
 pub mod cli;

@@ -1,6 +1,8 @@
 //! `checker`: parse the command line, run the command, exit with the
 //! documented code.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,9 +12,18 @@ use checker::cli::Cli;
 use checker::course::Course;
 use checker::exit::{Code, code_of};
 use checker::report::{color, output};
+use checker::runner::spawn;
 use checker::session::Session;
 
 fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == spawn::TRAMPOLINE) {
+        // Starting a check process (see runner::spawn): exec() only returns on failure.
+        let error = spawn::trampoline(args.collect());
+        eprintln!("error: could not start the check binary: {error}");
+        return ExitCode::from(Code::Environment as u8);
+    }
+    spawn::enable_trampoline();
     let cli = Cli::parse();
     let color = color::apply(cli.color);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {

@@ -109,20 +109,9 @@ fn location(shm: &Path, data_dir: &Path) -> Option<PathBuf> {
 
 #[cfg(target_os = "linux")]
 fn is_roomy_tmpfs(dir: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
     const TMPFS_MAGIC: i64 = 0x0102_1994;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
-    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
-    #[expect(unsafe_code, reason = "statfs has no safe wrapper in std")]
-    // SAFETY: `c` is a valid C string and `st` a buffer of the right type.
-    let rc = unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) };
-    if rc != 0 {
-        return false;
-    }
-    #[expect(unsafe_code, reason = "statfs returned 0, so it filled the buffer")]
-    // SAFETY: see above.
-    let st = unsafe { st.assume_init() };
-    #[allow(clippy::unnecessary_cast, reason = "field types differ between libcs")]
+    let Ok(st) = rustix::fs::statfs(dir) else { return false };
+    #[allow(clippy::unnecessary_cast, reason = "field types differ between architectures")]
     let (kind, free) = (st.f_type as i64, (st.f_bavail as u64).saturating_mul(st.f_bsize as u64));
     kind == TMPFS_MAGIC && free >= MIN_FREE
 }

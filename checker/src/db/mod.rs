@@ -5,7 +5,6 @@
 //! then the embedded default.
 
 pub mod admin;
-pub mod binaries;
 pub mod embedded;
 mod error;
 pub mod fast;

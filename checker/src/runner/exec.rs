@@ -12,7 +12,7 @@ use tokio::process::Command;
 use workbook::report::{self, Kind, Report, var};
 
 use super::limits::{memory_limit_mb, test_threads};
-use super::{CheckResult, RunError, Status, parse};
+use super::{CheckResult, RunError, Status, parse, spawn};
 use crate::db::admin::Admin;
 use crate::db::{Origin, Server};
 use crate::sys;
@@ -54,11 +54,16 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
         Some(name) => vec![name.clone()],
         None => list_checks(opts).await?,
     };
-    let report_dir = std::env::temp_dir().join(format!("workbook-reports-{}", opts.db_prefix));
-    let _ = std::fs::remove_dir_all(&report_dir);
-    std::fs::create_dir_all(&report_dir).map_err(RunError::io(format!("creating {}", report_dir.display())))?;
+    // A fresh directory no one else can predict or write into (mode 700).
+    let reports = tempfile::Builder::new()
+        .prefix("workbook-reports-")
+        .tempdir()
+        .map_err(RunError::io("creating a directory for the check reports"))?;
+    let report_dir = reports.path().to_path_buf();
 
-    let mut cmd = Command::new(&opts.executable);
+    let memory_bytes = memory_limit_mb() * 1024 * 1024;
+    let memory_mb = memory_limit_mb();
+    let mut cmd = spawn::check_command(&opts.executable, memory_bytes);
     cmd.current_dir(&opts.crate_dir)
         .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
         .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
@@ -75,13 +80,9 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    sys::die_with_parent(cmd.as_std_mut());
-    let memory_mb = memory_limit_mb();
-    if memory_mb > 0 {
-        sys::limit_memory(cmd.as_std_mut(), memory_mb * 1024 * 1024);
-    }
     let mut child = cmd.spawn().map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
     let pgid = child.id();
+    spawn::limit_spawned(pgid, memory_bytes);
     let _group = sys::GroupGuard(pgid);
     let stdout = child.stdout.take().expect("the check binary's stdout is piped");
     let stderr = child.stderr.take().expect("the check binary's stderr is piped");
@@ -150,7 +151,7 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
         }
         checks.push(CheckResult { name, status, detail, output: text });
     }
-    let _ = std::fs::remove_dir_all(&report_dir);
+    drop(reports);
     drop_run_databases(&opts.admin_url, &opts.db_prefix).await;
     Ok(Executed { checks, truncated, crashed })
 }

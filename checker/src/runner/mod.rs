@@ -12,6 +12,7 @@ mod fresh;
 pub mod limits;
 pub mod overlay;
 mod parse;
+pub mod spawn;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

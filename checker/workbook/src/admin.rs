@@ -50,14 +50,11 @@ fn workspace_root() -> Option<PathBuf> {
 /// only names that start with it.
 pub const CHECK_PREFIX: &str = "wbchk_";
 
-/// Reads `KEY=value` from a dotenv file, ignoring comments and quotes.
+/// Reads `KEY=value` from a dotenv file (comments, quotes, `export` and
+/// escapes as dotenvy reads them); the first line setting `key` wins, and
+/// a line dotenvy cannot read stops the search.
 pub fn dotenv_value(path: &Path, key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines().find_map(|line| {
-        let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
-        let (k, v) = line.split_once('=')?;
-        (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).to_owned())
-    })
+    dotenvy::from_path_iter(path).ok()?.map_while(Result::ok).find_map(|(k, v)| (k == key).then_some(v))
 }
 
 /// A database name no other check, run or student shares.
@@ -157,9 +154,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wb-dotenv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join(".env");
-        std::fs::write(&file, "# c\nexport OTHER=1\nDATABASE_URL=\"postgres://a/b\"\n").unwrap();
+        std::fs::write(&file, "# c\nexport OTHER=1\nDATABASE_URL=\"postgres://a/b\" # the course's\nQ='x y'\n")
+            .unwrap();
         assert_eq!(dotenv_value(&file, "DATABASE_URL").as_deref(), Some("postgres://a/b"));
+        assert_eq!(dotenv_value(&file, "OTHER").as_deref(), Some("1"));
+        assert_eq!(dotenv_value(&file, "Q").as_deref(), Some("x y"));
         assert_eq!(dotenv_value(&file, "MISSING"), None);
+        assert_eq!(dotenv_value(&dir.join("absent.env"), "DATABASE_URL"), None);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
