@@ -16,7 +16,9 @@ Exit codes:
 
 Database: --database-url, then DATABASE_URL, then .env, then an embedded
 PostgreSQL the checker runs from your installed binaries (data under
-target/workbook/pg).
+target/workbook/pg). The embedded server stops by itself after 30 minutes
+unused (no checker running, no client connected), and the next checker
+start stops the server of a course copy that was deleted.
 
 Settings: WORKBOOK_RUN_TIMEOUT (seconds an exercise's checks may take, all
 together; a build has its own 10-minute limit), WORKBOOK_CHECK_TIMEOUT
@@ -24,7 +26,9 @@ together; a build has its own 10-minute limit), WORKBOOK_CHECK_TIMEOUT
 a check process may allocate, default 1024, 0 for no limit),
 WORKBOOK_PG_BIN (where PostgreSQL's server programs are),
 WORKBOOK_FAST_TABLESPACE=off (keep the embedded server's check databases
-on disk, not in /dev/shm), NO_COLOR.";
+on disk, not in /dev/shm), WORKBOOK_PG_IDLE_STOP (seconds the embedded
+server may sit unused before it stops, default 1800, off to never stop),
+NO_COLOR.";
 
 /// The Postgres & ORM Workbook checker. With no command: watch mode on the
 /// current exercise (re-checks every time you save).

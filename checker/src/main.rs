@@ -10,6 +10,7 @@ use colored::Colorize;
 
 use checker::cli::Cli;
 use checker::course::Course;
+use checker::db::{orphans, watchdog};
 use checker::exit::{Code, code_of};
 use checker::report::{color, output};
 use checker::runner::spawn;
@@ -17,13 +18,24 @@ use checker::session::Session;
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
+    let args_are = |what: &str| std::env::args_os().nth(1).is_some_and(|a| a == what);
     if args.next().is_some_and(|a| a == spawn::TRAMPOLINE) {
         // Starting a check process (see runner::spawn): exec() only returns on failure.
         let error = spawn::trampoline(args.collect());
         eprintln!("error: could not start the check binary: {error}");
         return ExitCode::from(Code::Environment as u8);
     }
+    if args_are(watchdog::WATCHDOG) {
+        // A server's watchdog (see db::watchdog), started by a checker.
+        if let Some(dir) = std::env::args_os().nth(2) {
+            watchdog::run(std::path::Path::new(&dir));
+        }
+        return ExitCode::SUCCESS;
+    }
     spawn::enable_trampoline();
+    watchdog::enable();
+    // No embedded server outlives its course: stop those whose course is gone.
+    orphans::sweep();
     let cli = Cli::parse();
     let color = color::apply(cli.color);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {

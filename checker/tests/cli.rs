@@ -3,7 +3,7 @@
 //! memory; the embedded server and an external one; bad input of every
 //! kind named in the foundation issue.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,6 +76,7 @@ fn an_unknown_exercise_is_a_usage_error_that_suggests_the_closest() {
 
 #[test]
 fn the_starter_fails_with_messages_and_leaves_no_database_behind() {
+    let _builds = common::in_place_builds();
     let url = database_url();
     let child = common::checker_std()
         .args(["--database-url", &url, "run", "connect", "--format", "json"])
@@ -344,6 +345,7 @@ fn with_no_server_programs_and_no_url_the_checker_names_the_three_ways_out() {
 
 #[test]
 fn a_build_waiting_for_another_cargos_lock_says_so_and_goes_on_when_it_is_free() {
+    let _builds = common::in_place_builds();
     use std::io::{BufRead, BufReader};
     let url = database_url();
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);

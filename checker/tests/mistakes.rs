@@ -8,7 +8,7 @@
 //! solution (`--over-solution`); a fixture that removes a file is a whole
 //! set of editable files instead, laid over the starter.
 
-mod common;
+use crate::common;
 
 use common::{checker, workspace_root};
 

@@ -18,7 +18,7 @@ pub async fn execute(session: &Session, cmd: &DbCommand) -> anyhow::Result<Code>
                 outln!("Using {} (from {origin}); the embedded server is not needed.", redact(&url));
                 return Ok(Code::Passed);
             }
-            let running = blocking("starting the embedded server", move || cluster.ensure_running()).await?;
+            let running = db::start_embedded(cluster).await?;
             if running.started_now {
                 outln!("{} PostgreSQL {} on port {}.", "Started".green().bold(), running.version, running.port);
             } else {

@@ -8,6 +8,9 @@ pub mod admin;
 pub mod embedded;
 mod error;
 pub mod fast;
+pub mod orphans;
+pub mod registry;
+pub mod watchdog;
 
 use std::fmt;
 
@@ -73,9 +76,22 @@ pub async fn resolve(course: &Course, flag: Option<&str>) -> Result<Server, DbEr
     if let Some((url, origin)) = configured_url(course, flag) {
         return Ok(Server { url, origin });
     }
-    let cluster = embedded_cluster(course);
-    let running = blocking("starting the embedded server", move || cluster.ensure_running()).await?;
+    let running = start_embedded(embedded_cluster(course)).await?;
     Ok(Server { url: running.url, origin: Origin::Embedded })
+}
+
+/// Starts (or reuses) the course's embedded server, marks it used by this
+/// process for as long as it runs, and makes sure its watchdog runs (see
+/// [`watchdog`]).
+pub async fn start_embedded(cluster: embedded::Cluster) -> Result<embedded::Running, DbError> {
+    let dir = cluster.dir().to_path_buf();
+    // Held before the start: a watchdog must not stop it under us.
+    if std::fs::create_dir_all(&dir).is_ok() {
+        watchdog::hold(&dir);
+    }
+    let running = blocking("starting the embedded server", move || cluster.ensure_running()).await?;
+    watchdog::ensure(&dir);
+    Ok(running)
 }
 
 pub fn embedded_cluster(course: &Course) -> embedded::Cluster {

@@ -44,7 +44,7 @@ impl GradingServer {
             return Ok(server);
         }
         let password = random_hex(32);
-        let cluster = Cluster::with_password(dir, &password);
+        let cluster = Cluster::with_password(dir, &password).owned_by(std::process::id());
         let running = blocking("starting the grading server", move || {
             // A cluster left by a grading run that crashed is not reused.
             cluster.destroy()?;

@@ -31,6 +31,7 @@ use super::files;
 use super::files::{append_log, create_dir_all, read_from, remove_dir_if_present, remove_if_present, write_atomically};
 use super::home::{self, Layout};
 use super::process::{free_port, is_our_postmaster, port_is_free, tcp_accepts, wait_until_accepting};
+use crate::db::registry;
 
 /// The cluster's superuser, and the user in every URL it hands out.
 pub const SUPERUSER: &str = "workbook";
@@ -82,6 +83,9 @@ pub struct Cluster {
     /// The superuser's password, for a cluster that must not trust every
     /// local connection (grading). `None`: trust, the student's default.
     password: Option<String>,
+    /// The process a throwaway cluster belongs to: when it is gone, the
+    /// next checker start stops the server (see `db::orphans`).
+    owner_pid: Option<u32>,
 }
 
 impl Cluster {
@@ -91,7 +95,7 @@ impl Cluster {
 
     /// Looks for the server programs only where `search` says.
     pub fn with_search(dir: impl Into<PathBuf>, search: Search) -> Cluster {
-        Cluster { dir: dir.into(), search, binaries: OnceLock::new(), password: None }
+        Cluster { dir: dir.into(), search, binaries: OnceLock::new(), password: None, owner_pid: None }
     }
 
     /// A cluster whose every role signs in with a password (scram-sha-256),
@@ -99,6 +103,14 @@ impl Cluster {
     /// it: with trust authentication anyone could sign in as anyone.
     pub fn with_password(dir: impl Into<PathBuf>, password: &str) -> Cluster {
         Cluster { password: Some(password.to_owned()), ..Cluster::new(dir) }
+    }
+
+    /// Marks the cluster as belonging to process `pid` (a grading run):
+    /// it must not outlive it.
+    #[must_use]
+    pub fn owned_by(mut self, pid: u32) -> Cluster {
+        self.owner_pid = Some(pid);
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -194,6 +206,7 @@ impl Cluster {
             let out = self.pg_ctl(&bins, &account, &layout, "stop", &["-m", mode])?;
             if out.status.success() {
                 remove_if_present(&url_file)?;
+                registry::forget(&layout.dir);
                 return Ok(true);
             }
             detail.push_str(&output_text(&out));
@@ -219,6 +232,7 @@ impl Cluster {
             remove_dir_if_present(&layout.data)?;
             remove_dir_if_present(&layout.home.join("data.init"))?;
         }
+        registry::forget(&layout.dir);
         for name in ["server.log", "port", "url", "datadir"] {
             remove_if_present(&self.dir.join(name))?;
         }
@@ -407,6 +421,10 @@ impl Cluster {
         started_now: bool,
     ) -> Result<Running, EmbeddedError> {
         let mut running = running(bins, layout, pid, port, started_now);
+        // Recorded machine-wide, so the server cannot outlive its course.
+        let entry =
+            registry::Entry { dir: layout.dir.clone(), data_dir: layout.data.clone(), pid, owner_pid: self.owner_pid };
+        let _ = registry::record(&entry);
         if let Some(pw) = &self.password {
             running.url = format!("postgres://{SUPERUSER}:{pw}@127.0.0.1:{port}/postgres");
             // The password stays in memory: the file only says where.
