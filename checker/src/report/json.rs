@@ -1,7 +1,7 @@
 //! `--format json`: the checker's machine-readable output, as types of its
 //! own. These are the documented, stable shape scripts can rely on; the
 //! engine's types may change without changing them (a test pins the
-//! shape: `checker/tests/suite/json.rs`).
+//! shape: the snapshots in `src/report/snapshots/`).
 //!
 //! `checker run EX` and `checker dev try EX DIR` print one [`Run`];
 //! `checker verify` prints an array of them; `checker list` prints an
@@ -141,5 +141,61 @@ impl From<&runner::CheckResult> for Check {
             }),
             output: c.output.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{CheckResult, Kind, Report, Status};
+
+    /// The documented shape, pinned: a change here is a change for every
+    /// script that reads `--format json`.
+    #[test]
+    fn the_json_shape_is_pinned() {
+        let run = ExerciseRun {
+            slug: "connect".into(),
+            outcome: runner::Outcome::Checked,
+            checks: vec![
+                CheckResult { name: "a_passes".into(), status: Status::Passed, detail: None, output: String::new() },
+                CheckResult {
+                    name: "b_fails".into(),
+                    status: Status::Failed,
+                    detail: Some(Report {
+                        kind: Kind::Failed,
+                        called: "health_check(&pool)".into(),
+                        expected: Some("Ok(true)".into()),
+                        got: Some("Ok(false)".into()),
+                        sql: Some("SELECT 1".into()),
+                        hint: Some("ask the server".into()),
+                        location: None,
+                    }),
+                    output: "check failed".into(),
+                },
+                CheckResult { name: "c_hangs".into(), status: Status::TimedOut, detail: None, output: String::new() },
+            ],
+            build_ms: 812,
+            check_ms: 431,
+            output_truncated: false,
+            crashed: false,
+            executable: None,
+        };
+        insta::assert_snapshot!("run", serde_json::to_string_pretty(&Run::from(&run)).unwrap());
+        let compile_error = ExerciseRun {
+            outcome: runner::Outcome::CompileError { diagnostics: "error[E0308]".into() },
+            checks: Vec::new(),
+            ..run.clone()
+        };
+        insta::assert_snapshot!("compile_error", serde_json::to_string_pretty(&Run::from(&compile_error)).unwrap());
+        let timed_out = ExerciseRun { outcome: runner::Outcome::TimedOut { limit_secs: 600 }, ..compile_error };
+        insta::assert_snapshot!("timed_out", serde_json::to_string_pretty(&Run::from(&timed_out)).unwrap());
+        let entry = ListEntry {
+            slug: "connect".into(),
+            title: "Connect".into(),
+            book: "book/src/connect/index.md".into(),
+            done: true,
+            current: false,
+        };
+        insta::assert_snapshot!("list", serde_json::to_string_pretty(&[entry]).unwrap());
     }
 }
