@@ -33,30 +33,21 @@ fn write_all(out: &Path, results: &[StudentResult], slugs: &[String]) -> io::Res
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, text));
         written.map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
     };
-    let json = |value: &dyn erased::Json| value.pretty();
     write(out.join("grades.csv"), &formats::csv(results, slugs)?)?;
-    write(out.join("grades.json"), json(&results).as_bytes())?;
+    write(out.join("grades.json"), pretty(results).as_bytes())?;
     for r in results {
         let stem = formats::file_stem(&r.student);
         write(out.join("feedback").join(format!("{stem}.md")), formats::feedback(r).as_bytes())?;
-        write(out.join("gradescope").join(&stem).join("results.json"), json(&formats::gradescope(r)).as_bytes())?;
+        write(out.join("gradescope").join(&stem).join("results.json"), pretty(&formats::gradescope(r)).as_bytes())?;
         write(out.join("junit").join(format!("{stem}.xml")), formats::junit(r)?.as_bytes())?;
         let (classroom, b64) = formats::classroom(r);
-        write(out.join("classroom").join(format!("{stem}.json")), json(&classroom).as_bytes())?;
+        write(out.join("classroom").join(format!("{stem}.json")), pretty(&classroom).as_bytes())?;
         write(out.join("classroom").join(format!("{stem}.b64")), b64.as_bytes())?;
     }
     Ok(())
 }
 
-mod erased {
-    /// Pretty JSON of anything serialisable (the values are ours: it cannot fail).
-    pub trait Json {
-        fn pretty(&self) -> String;
-    }
-
-    impl<T: serde::Serialize + ?Sized> Json for T {
-        fn pretty(&self) -> String {
-            serde_json::to_string_pretty(self).expect("grading results serialise")
-        }
-    }
+/// Pretty JSON of grading's own values, which always serialise.
+fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("grading results serialise")
 }
