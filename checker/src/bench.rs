@@ -17,10 +17,29 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use sqlx::{Connection, Executor, PgConnection};
 
 use crate::session::Session;
+
+/// Why a measurement could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{doing}: {error}")]
+    Io { doing: String, error: std::io::Error },
+    #[error("{doing}: {error}")]
+    Db { doing: &'static str, error: sqlx::Error },
+    #[error("{0}")]
+    Watch(String),
+}
+
+fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
+    let doing = doing.into();
+    move |error| BenchError::Io { doing, error }
+}
+
+fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> BenchError {
+    move |error| BenchError::Db { doing, error }
+}
 
 pub fn median(v: &[u128]) -> u128 {
     let mut s = v.to_vec();
@@ -32,37 +51,46 @@ pub fn worst(v: &[u128]) -> u128 {
     v.iter().copied().max().unwrap_or(0)
 }
 
-pub async fn database_times(url: &str, tablespace: Option<&str>, n: usize) -> anyhow::Result<(Vec<u128>, Vec<u128>)> {
+pub async fn database_times(
+    url: &str,
+    tablespace: Option<&str>,
+    n: usize,
+) -> Result<(Vec<u128>, Vec<u128>), BenchError> {
     let place = tablespace.map(|t| format!(r#" TABLESPACE "{t}""#)).unwrap_or_default();
-    let mut conn = PgConnection::connect(url).await.context("connecting to the server")?;
+    let mut conn = PgConnection::connect(url).await.map_err(db("connecting to the server"))?;
     let (mut create, mut drop) = (Vec::new(), Vec::new());
     for i in 0..n {
         let name = format!("{}{}_bench_{i}", crate::db::admin::CHECK_PREFIX, std::process::id());
         let t = Instant::now();
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}"{place}"#))).await?;
+        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}"{place}"#)))
+            .await
+            .map_err(db("creating a database"))?;
         create.push(t.elapsed().as_millis());
         let t = Instant::now();
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))).await?;
+        conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)))
+            .await
+            .map_err(db("dropping a database"))?;
         drop.push(t.elapsed().as_millis());
     }
-    conn.close().await?;
+    conn.close().await.map_err(db("closing the connection"))?;
     Ok((create, drop))
 }
 
 /// A copy of the course (no target, no git) with connect solved. Its
 /// crates sit at the same relative paths as the course's, so it builds in
 /// a target dir of its own (kept between benchmarks; the first is cold).
-pub fn scratch_course(session: &Session) -> anyhow::Result<PathBuf> {
+pub fn scratch_course(session: &Session) -> Result<PathBuf, BenchError> {
     let root = &session.course.root;
     let scratch = session.course.work_dir().join("bench").join(std::process::id().to_string());
     let _ = std::fs::remove_dir_all(&scratch);
-    copy_dir(root, &scratch, root)?;
+    copy_dir(root, &scratch, root).map_err(io(format!("copying the course to {}", scratch.display())))?;
     let lib = scratch.join("exercises/connect/src/lib.rs");
-    std::fs::copy(root.join("solutions/connect/src/lib.rs"), &lib).context("solving connect in the scratch copy")?;
+    std::fs::copy(root.join("solutions/connect/src/lib.rs"), &lib)
+        .map_err(io("solving connect in the scratch copy"))?;
     Ok(scratch)
 }
 
-fn copy_dir(from: &Path, to: &Path, root: &Path) -> anyhow::Result<()> {
+fn copy_dir(from: &Path, to: &Path, root: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)?.flatten() {
         let p = e.path();
@@ -81,18 +109,19 @@ fn copy_dir(from: &Path, to: &Path, root: &Path) -> anyhow::Result<()> {
 
 /// Builds connect's checks twice around an edit, and lists every package
 /// other than connect that cargo did not find fresh the second time.
-pub fn rebuilt_dependencies(session: &Session, scratch: &Path) -> anyhow::Result<Vec<String>> {
-    let build = || -> anyhow::Result<String> {
+pub fn rebuilt_dependencies(session: &Session, scratch: &Path) -> Result<Vec<String>, BenchError> {
+    let build = || -> Result<String, BenchError> {
         let out = Command::new(crate::runner::cargo_path())
             .current_dir(scratch)
             .env("CARGO_TARGET_DIR", bench_target(session))
             .args(["test", "-p", "connect", "--test", "checks", "--no-run", "--message-format", "json"])
             .stderr(Stdio::null())
-            .output()?;
+            .output()
+            .map_err(io("running cargo"))?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     build()?;
-    touch(&scratch.join("exercises/connect/src/lib.rs"), 0)?;
+    touch(&scratch.join("exercises/connect/src/lib.rs"), 0).map_err(io("editing connect"))?;
     let out = build()?;
     let mut rebuilt = Vec::new();
     for line in out.lines() {
@@ -108,14 +137,14 @@ pub fn rebuilt_dependencies(session: &Session, scratch: &Path) -> anyhow::Result
 }
 
 /// Appends a comment, as a save in an editor would change the file.
-fn touch(file: &Path, n: usize) -> anyhow::Result<()> {
+fn touch(file: &Path, n: usize) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().append(true).open(file)?;
     writeln!(f, "// bench edit {n}")?;
     Ok(())
 }
 
-pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -> anyhow::Result<Vec<u128>> {
-    let exe = std::env::current_exe()?;
+pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -> Result<Vec<u128>, BenchError> {
+    let exe = std::env::current_exe().map_err(io("finding the checker binary"))?;
     let mut child = Command::new(exe)
         .current_dir(scratch)
         .env("CARGO_TARGET_DIR", bench_target(session))
@@ -128,8 +157,8 @@ pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .context("starting watch mode")?;
-    let stdout = child.stdout.take().context("watch stdout")?;
+        .map_err(io("starting watch mode"))?;
+    let stdout = child.stdout.take().expect("watch mode's stdout is piped");
     let (tx, rx) = mpsc::channel::<(Instant, String)>();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -138,8 +167,9 @@ pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -
             }
         }
     });
-    let wait = |rx: &mpsc::Receiver<(Instant, String)>| -> anyhow::Result<(Instant, String)> {
-        rx.recv_timeout(Duration::from_secs(300)).context("watch mode gave no verdict within 300 s")
+    let wait = |rx: &mpsc::Receiver<(Instant, String)>| -> Result<(Instant, String), BenchError> {
+        rx.recv_timeout(Duration::from_secs(300))
+            .map_err(|_| BenchError::Watch("watch mode gave no verdict within 300 s".into()))
     };
     wait(&rx)?; // the first check, cold
     let lib = scratch.join("exercises/connect/src/lib.rs");
@@ -147,9 +177,11 @@ pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -
     for i in 0..saves + 2 {
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();
-        touch(&lib, i + 1)?;
+        touch(&lib, i + 1).map_err(io("editing connect"))?;
         let (at, line) = wait(&rx)?;
-        anyhow::ensure!(line.contains("All"), "the solved exercise did not pass: {line}");
+        if !line.contains("All") {
+            return Err(BenchError::Watch(format!("the solved exercise did not pass: {line}")));
+        }
         if i >= 2 {
             times.push(at.duration_since(t).as_millis());
         }

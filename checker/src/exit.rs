@@ -9,6 +9,7 @@
 
 use std::error::Error;
 
+use crate::bench::BenchError;
 use crate::cmd::{Explained, UsageError};
 use crate::course::CourseError;
 use crate::db::DbError;
@@ -75,7 +76,7 @@ fn classify(err: &(dyn Error + 'static)) -> Option<Code> {
             _ => Code::ChecksFailed,
         });
     }
-    if err.is::<DbError>() || err.is::<EmbeddedError>() || err.is::<ResetError>() {
+    if err.is::<DbError>() || err.is::<EmbeddedError>() || err.is::<ResetError>() || err.is::<BenchError>() {
         return Some(Code::Environment);
     }
     None
