@@ -47,7 +47,7 @@
 //! The SQL tests need a server: `WORKBOOK_TEST_DATABASE_URL`, or the
 //! checker's embedded one (see `common::database_url`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::ops::Range;

@@ -17,32 +17,24 @@
 //! touches other clusters on the machine.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::binaries::Account;
-pub use super::binaries::{PgBinaries, Search};
+use super::account::Account;
+use super::binaries::{PgBinaries, Search};
+use super::error::{EmbeddedError, io_err, output_text, run, tail};
+use super::files;
+use super::files::{append_log, create_dir_all, read_from, remove_dir_if_present, remove_if_present, write_atomically};
+use super::home::{self, Layout};
+use super::process::{free_port, is_our_postmaster, port_is_free, tcp_accepts, wait_until_accepting};
+use crate::db::registry;
 
 /// The cluster's superuser, and the user in every URL it hands out.
 pub const SUPERUSER: &str = "workbook";
-
-/// What the student can do when there is no server to run. Shared by every
-/// error that ends with "use another server".
-const WAYS_OUT: &str = "\
-Three ways out:
-  1. Install PostgreSQL: `sudo apt-get install postgresql` (Debian, Ubuntu),
-     `brew install postgresql@16` (macOS), or your system's package; or set
-     WORKBOOK_PG_BIN to the directory holding its pg_ctl, initdb and postgres.
-  2. Run the course's PostgreSQL in Docker: `docker compose up -d` at the
-     repository root (compose.yml), then set DATABASE_URL as the README shows.
-  3. Set DATABASE_URL, or pass --database-url, to any PostgreSQL server where
-     you may create databases.";
 
 /// How long pg_ctl may take to start or stop the server before we give up.
 const PG_CTL_TIMEOUT_SECS: &str = "60";
@@ -60,94 +52,6 @@ pub const SERVER_SETTINGS: &[&str] = &[
     // Parallel checks and grading jobs each hold a small pool.
     "max_connections=200",
 ];
-
-#[derive(Debug, thiserror::Error)]
-pub enum EmbeddedError {
-    #[error(
-        "find PostgreSQL's server programs (pg_ctl, initdb, postgres) to run the embedded database.\n\
-         Searched:\n{searched}\n\n{WAYS_OUT}"
-    )]
-    NoBinaries { searched: String },
-
-    #[error(
-        "use WORKBOOK_PG_BIN={dir}: it has no {missing}; point it at the directory holding \
-         PostgreSQL's pg_ctl, initdb and postgres, or unset it to search PATH and the usual places"
-    )]
-    PgBinUnusable { dir: PathBuf, missing: String },
-
-    #[error("use {dir} as PostgreSQL's bin directory: it has no {missing}")]
-    NotABinDir { dir: PathBuf, missing: String },
-
-    #[error("read the PostgreSQL version from `{program} --version`: {detail}")]
-    Version { program: PathBuf, detail: String },
-
-    #[error("run {program}: {source}")]
-    Spawn { program: String, source: io::Error },
-
-    #[error("{action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: io::Error },
-
-    #[error(
-        "find an account to run PostgreSQL as: the checker runs as root, which PostgreSQL \
-         refuses, and neither `postgres` nor `nobody` exists; create one \
-         (`useradd --system postgres`), run the checker as an ordinary user, or set DATABASE_URL"
-    )]
-    NoServerAccount,
-
-    #[error(
-        "switch to the `{user}` account to run PostgreSQL (it refuses to run as root): neither \
-         runuser nor setpriv (util-linux) was found; install util-linux, run the checker as an \
-         ordinary user, or set DATABASE_URL"
-    )]
-    NoAccountSwitch { user: String },
-
-    #[error(
-        "use {path} for the embedded database: it exists but is not a directory owned by \
-         `{user}` or root; remove it and try again"
-    )]
-    UnsafeDataHome { path: PathBuf, user: String },
-
-    #[error(
-        "use {data_dir} as the embedded cluster: it exists but is not a PostgreSQL data \
-         directory (no PG_VERSION); delete it and try again"
-    )]
-    NotADataDir { data_dir: PathBuf },
-
-    #[error(
-        "use the embedded cluster in {data_dir}: PostgreSQL {cluster} created it, but the server \
-         programs found are version {binaries} ({bin_dir}); delete {dir} to start afresh (it only \
-         holds the course's throwaway databases), or set WORKBOOK_PG_BIN to a PostgreSQL {cluster} \
-         bin directory"
-    )]
-    VersionMismatch { data_dir: PathBuf, dir: PathBuf, cluster: String, binaries: String, bin_dir: PathBuf },
-
-    #[error(
-        "create the embedded PostgreSQL cluster in {data_dir} (initdb as `{user}`):\n{tail}\n\n\
-         The full output is in {log}. Next: fix what it says (often disk space or permissions \
-         on {data_dir}), then run the command again.\n\n{WAYS_OUT}"
-    )]
-    Initdb { data_dir: PathBuf, user: String, tail: String, log: PathBuf },
-
-    #[error(
-        "start the embedded PostgreSQL server on 127.0.0.1:{port}:\n{tail}\n\n\
-         The full log is {log}. Next: fix what it says and run the command again; if the data \
-         is damaged, delete {dir} to start afresh (it only holds the course's throwaway \
-         databases).\n\n{WAYS_OUT}"
-    )]
-    Start { port: u16, tail: String, log: PathBuf, dir: PathBuf },
-
-    #[error("stop the embedded PostgreSQL server (pid {pid}):\n{detail}\n\nThe log is {log}.")]
-    Stop { pid: u32, detail: String, log: PathBuf },
-
-    #[error(
-        "reach the embedded PostgreSQL server: process {pid} holds {data_dir} but does not \
-         accept connections on 127.0.0.1:{port}; see {log}, then stop it with `checker db stop`"
-    )]
-    Unresponsive { pid: u32, port: u16, data_dir: PathBuf, log: PathBuf },
-
-    #[error("{action}: {detail}")]
-    Tool { action: String, detail: String },
-}
 
 /// A running embedded server.
 #[derive(Debug, Clone)]
@@ -179,6 +83,9 @@ pub struct Cluster {
     /// The superuser's password, for a cluster that must not trust every
     /// local connection (grading). `None`: trust, the student's default.
     password: Option<String>,
+    /// The process a throwaway cluster belongs to: when it is gone, the
+    /// next checker start stops the server (see `db::orphans`).
+    owner_pid: Option<u32>,
 }
 
 impl Cluster {
@@ -188,7 +95,7 @@ impl Cluster {
 
     /// Looks for the server programs only where `search` says.
     pub fn with_search(dir: impl Into<PathBuf>, search: Search) -> Cluster {
-        Cluster { dir: dir.into(), search, binaries: OnceLock::new(), password: None }
+        Cluster { dir: dir.into(), search, binaries: OnceLock::new(), password: None, owner_pid: None }
     }
 
     /// A cluster whose every role signs in with a password (scram-sha-256),
@@ -196,6 +103,14 @@ impl Cluster {
     /// it: with trust authentication anyone could sign in as anyone.
     pub fn with_password(dir: impl Into<PathBuf>, password: &str) -> Cluster {
         Cluster { password: Some(password.to_owned()), ..Cluster::new(dir) }
+    }
+
+    /// Marks the cluster as belonging to process `pid` (a grading run):
+    /// it must not outlive it.
+    #[must_use]
+    pub fn owned_by(mut self, pid: u32) -> Cluster {
+        self.owner_pid = Some(pid);
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -209,7 +124,7 @@ impl Cluster {
         let account = Account::current()?;
         create_dir_all(&self.dir)?;
         let _lock = self.lock(LockKind::Exclusive)?;
-        let layout = self.layout(&account, true)?;
+        let layout = home::layout(&self.dir, &account, true)?;
         if !layout.data.exists() {
             self.init(&bins, &account, &layout)?;
         }
@@ -239,7 +154,7 @@ impl Cluster {
         }
         let _lock = self.lock(LockKind::Shared)?;
         let account = Account::current()?;
-        let layout = self.layout(&account, false)?;
+        let layout = home::layout(&self.dir, &account, false)?;
         if !layout.data.join("PG_VERSION").is_file() {
             return Ok(Status::NotCreated);
         }
@@ -269,7 +184,7 @@ impl Cluster {
         }
         let _lock = self.lock(LockKind::Exclusive)?;
         let account = Account::current()?;
-        let layout = self.layout(&account, false)?;
+        let layout = home::layout(&self.dir, &account, false)?;
         let url_file = self.dir.join("url");
         if !layout.data.join("postmaster.pid").exists() {
             remove_if_present(&url_file)?;
@@ -291,6 +206,7 @@ impl Cluster {
             let out = self.pg_ctl(&bins, &account, &layout, "stop", &["-m", mode])?;
             if out.status.success() {
                 remove_if_present(&url_file)?;
+                registry::forget(&layout.dir);
                 return Ok(true);
             }
             detail.push_str(&output_text(&out));
@@ -307,15 +223,16 @@ impl Cluster {
         self.stop()?;
         let _lock = self.lock(LockKind::Exclusive)?;
         let account = Account::current()?;
-        let layout = self.layout(&account, false)?;
+        let layout = home::layout(&self.dir, &account, false)?;
         // The in-memory tablespace of its check databases goes with it.
-        super::fast::forget(&layout.data);
-        if layout.home != self.dir && is_fallback_home(&layout.home) {
+        crate::db::fast::forget(&layout.data);
+        if layout.home != self.dir && home::is_fallback_home(&layout.home) {
             remove_dir_if_present(&layout.home)?;
         } else {
             remove_dir_if_present(&layout.data)?;
             remove_dir_if_present(&layout.home.join("data.init"))?;
         }
+        registry::forget(&layout.dir);
         for name in ["server.log", "port", "url", "datadir"] {
             remove_if_present(&self.dir.join(name))?;
         }
@@ -323,7 +240,7 @@ impl Cluster {
     }
 
     pub fn log_file(&self) -> PathBuf {
-        match recorded_data_dir(&self.dir) {
+        match files::recorded_data_dir(&self.dir) {
             Some(data) => data.parent().unwrap_or(&self.dir).join("server.log"),
             None => self.dir.join("server.log"),
         }
@@ -354,32 +271,6 @@ impl Cluster {
         }
         .map_err(io_err("lock", &path))?;
         Ok(file)
-    }
-
-    /// Decides where the data and log live. With `create`, also prepares
-    /// the out-of-tree home when the server's account cannot reach `dir`.
-    fn layout(&self, account: &Account, create: bool) -> Result<Layout, EmbeddedError> {
-        let dir = fs::canonicalize(&self.dir).map_err(io_err("resolve", &self.dir))?;
-        if let Some(data) = recorded_data_dir(&dir) {
-            let home = data.parent().map_or_else(|| dir.clone(), Path::to_path_buf);
-            if create {
-                prepare_fallback_home(&home, account)?;
-            }
-            return Ok(Layout { log: home.join("server.log"), home, data, dir });
-        }
-        if create
-            && let Account::Other(other) = account
-            && !other.can_reach(&dir)?
-        {
-            let home = fallback_home(&dir);
-            prepare_fallback_home(&home, account)?;
-            let data = home.join("data");
-            // Recorded before initdb so every later call, and log_file(),
-            // finds the same place even if this one fails halfway.
-            write_atomically(&dir.join("datadir"), data.as_os_str().as_bytes())?;
-            return Ok(Layout { log: home.join("server.log"), home, data, dir });
-        }
-        Ok(Layout { log: dir.join("server.log"), data: dir.join("data"), home: dir.clone(), dir })
     }
 
     /// Runs initdb into a staging directory and renames it into place, so
@@ -530,6 +421,10 @@ impl Cluster {
         started_now: bool,
     ) -> Result<Running, EmbeddedError> {
         let mut running = running(bins, layout, pid, port, started_now);
+        // Recorded machine-wide, so the server cannot outlive its course.
+        let entry =
+            registry::Entry { dir: layout.dir.clone(), data_dir: layout.data.clone(), pid, owner_pid: self.owner_pid };
+        let _ = registry::record(&entry);
         if let Some(pw) = &self.password {
             running.url = format!("postgres://{SUPERUSER}:{pw}@127.0.0.1:{port}/postgres");
             // The password stays in memory: the file only says where.
@@ -564,16 +459,6 @@ impl Cluster {
         }
         run(&mut cmd)
     }
-}
-
-/// Where one cluster's files are, for one call.
-struct Layout {
-    /// `Cluster::dir`, canonical.
-    dir: PathBuf,
-    /// Holds `data/` and `server.log`: `dir`, or a directory under /var/tmp.
-    home: PathBuf,
-    data: PathBuf,
-    log: PathBuf,
 }
 
 enum Probe {
@@ -636,156 +521,9 @@ fn check_major(bins: &PgBinaries, layout: &Layout) -> Result<(), EmbeddedError> 
     })
 }
 
-/// Whether `pid` is the postmaster of `data`: `Some(false)` when it is gone,
-/// a zombie, or another program (a reused pid), `None` when this system
-/// cannot tell. The postmaster keeps its command line, which holds `-D data`.
-fn is_our_postmaster(pid: u32, data: &Path) -> Option<bool> {
-    let needle = data.as_os_str().as_bytes();
-    if Path::new("/proc/self").exists() {
-        return match fs::read(format!("/proc/{pid}/cmdline")) {
-            Ok(cmdline) => Some(contains(&cmdline, needle)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(false),
-            Err(_) => None,
-        };
-    }
-    let out = Command::new("ps").args(["-p", &pid.to_string(), "-o", "command="]).output().ok()?;
-    Some(out.status.success() && contains(&out.stdout, needle))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn tcp_accepts(port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(500)).is_ok()
-}
-
-fn wait_until_accepting(port: u16, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while port != 0 && Instant::now() < deadline {
-        if tcp_accepts(port) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
-/// Free when nothing answers on it and we can bind it ourselves (the bind
-/// alone misses a server listening on the wildcard address on some systems).
-fn port_is_free(port: u16) -> bool {
-    !tcp_accepts(port) && TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
-}
-
-fn free_port() -> Result<u16, EmbeddedError> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(io_err("find a free port on", Path::new("127.0.0.1")))
-}
-
-/// `/var/tmp/workbook-pg-<hash of dir>`: stable per cluster directory, so
-/// two checkouts never share a server, and outside any private home.
-fn fallback_home(dir: &Path) -> PathBuf {
-    let hash = crate::hash::fnv1a(dir.as_os_str().as_bytes().iter().copied());
-    PathBuf::from(format!("/var/tmp/workbook-pg-{:012x}", hash >> 16))
-}
-
-fn is_fallback_home(home: &Path) -> bool {
-    home.parent() == Some(Path::new("/var/tmp"))
-        && home.file_name().is_some_and(|n| n.as_bytes().starts_with(b"workbook-pg-"))
-}
-
-/// Creates the out-of-tree home, refusing one someone else prepared:
-/// /var/tmp is world-writable, and we are root.
-fn prepare_fallback_home(home: &Path, account: &Account) -> Result<(), EmbeddedError> {
-    let Account::Other(other) = account else {
-        return Ok(());
-    };
-    match fs::symlink_metadata(home) {
-        Ok(meta) => {
-            if !meta.is_dir() || (meta.uid() != other.uid && meta.uid() != 0) {
-                return Err(EmbeddedError::UnsafeDataHome { path: home.to_path_buf(), user: other.name.clone() });
-            }
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::DirBuilder::new().mode(0o700).create(home).map_err(io_err("create directory", home))?;
-        }
-        Err(e) => return Err(io_err("inspect", home)(e)),
-    }
-    account.give(home)
-}
-
 /// pg_ctl opens the log as the server's account, which cannot create files
 /// in a directory root owns: create it first and hand it over.
 fn prepare_log(log: &Path, account: &Account) -> Result<(), EmbeddedError> {
     OpenOptions::new().create(true).append(true).open(log).map_err(io_err("create the log file", log))?;
     account.give(log)
-}
-
-fn append_log(log: &Path, text: &str) -> Result<(), EmbeddedError> {
-    let mut file = OpenOptions::new().create(true).append(true).open(log).map_err(io_err("open", log))?;
-    file.write_all(text.as_bytes()).map_err(io_err("write", log))
-}
-
-/// What the log gained since `offset`: this start's messages, not older ones.
-fn read_from(log: &Path, offset: u64) -> String {
-    let mut text = Vec::new();
-    if let Ok(mut file) = File::open(log) {
-        _ = file.seek(SeekFrom::Start(offset)).and_then(|_| file.read_to_end(&mut text));
-    }
-    String::from_utf8_lossy(&text).into_owned()
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let start = all.len().saturating_sub(lines);
-    all[start..].iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
-}
-
-pub(super) fn output_text(out: &Output) -> String {
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    text
-}
-
-fn recorded_data_dir(dir: &Path) -> Option<PathBuf> {
-    let text = fs::read_to_string(dir.join("datadir")).ok()?;
-    let data = text.trim();
-    (!data.is_empty()).then(|| PathBuf::from(data))
-}
-
-pub(super) fn run(cmd: &mut Command) -> Result<Output, EmbeddedError> {
-    cmd.output()
-        .map_err(|source| EmbeddedError::Spawn { program: cmd.get_program().to_string_lossy().into_owned(), source })
-}
-
-/// Readers never see a half-written file: write beside it, then rename.
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), EmbeddedError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, contents).map_err(io_err("write", &tmp))?;
-    fs::rename(&tmp, path).map_err(io_err("write", path))
-}
-
-fn create_dir_all(dir: &Path) -> Result<(), EmbeddedError> {
-    fs::create_dir_all(dir).map_err(io_err("create directory", dir))
-}
-
-fn remove_if_present(path: &Path) -> Result<(), EmbeddedError> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("remove", path)(e)),
-        _ => Ok(()),
-    }
-}
-
-fn remove_dir_if_present(path: &Path) -> Result<(), EmbeddedError> {
-    match fs::remove_dir_all(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("remove", path)(e)),
-        _ => Ok(()),
-    }
-}
-
-pub(super) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> EmbeddedError {
-    let path = path.to_path_buf();
-    move |source| EmbeddedError::Io { action, path, source }
 }

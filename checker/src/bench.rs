@@ -1,10 +1,15 @@
-//! `checker dev bench`: the figures the foundation promises, measured.
+//! The measurements behind `checker dev bench`: the figures the course
+//! promises, taken on this machine.
 //!
 //! - creating and dropping a check database (median and worst of 20);
 //! - watch mode on `connect`, warm: from saving a file to the verdict
 //!   (median and worst of 10 saves), in a scratch copy of the course so
 //!   the student's files are never touched;
 //! - how many dependencies a check rebuilt after an edit (should be 0).
+//!
+//! Each measurement is a function of its own, so a new phase (issue #20:
+//! time per phase, template databases) is one more function here and one
+//! more line in the command.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -12,83 +17,80 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use sqlx::{Connection, Executor, PgConnection};
 
-use super::Ctx;
-use crate::exit::Code;
+use crate::session::Session;
 
-pub async fn execute(ctx: &Ctx, saves: usize) -> anyhow::Result<Code> {
-    let server = ctx.server().await?.clone();
-    println!("server: {} ({})", crate::db::redact(&server.url), server.origin);
-
-    match ctx.fast_tablespace() {
-        Some(t) => println!("check databases: in memory (tablespace {t})"),
-        None => println!("check databases: in the default tablespace"),
-    }
-    let (create, drop) = database_times(&server.url, ctx.fast_tablespace(), 20).await?;
-    println!("create database: median {:>4} ms, worst {:>4} ms (20 runs)", median(&create), worst(&create));
-    println!("drop database:   median {:>4} ms, worst {:>4} ms (20 runs)", median(&drop), worst(&drop));
-
-    let scratch = scratch_course(ctx)?;
-    let rebuilt = rebuilt_dependencies(ctx, &scratch)?;
-    println!("dependencies rebuilt by a check after an edit: {}", rebuilt.len());
-    for r in &rebuilt {
-        println!("  rebuilt: {r}");
-    }
-
-    let times = watch_times(ctx, &scratch, &server.url, saves)?;
-    println!(
-        "watch mode, save to verdict on connect (warm): median {} ms, worst {} ms ({} saves)",
-        median(&times),
-        worst(&times),
-        times.len()
-    );
-    let _ = std::fs::remove_dir_all(&scratch);
-    Ok(Code::Passed)
+/// Why a measurement could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{doing}: {error}")]
+    Io { doing: String, error: std::io::Error },
+    #[error("{doing}: {error}")]
+    Db { doing: &'static str, error: sqlx::Error },
+    #[error("{0}")]
+    Watch(String),
 }
 
-fn median(v: &[u128]) -> u128 {
+fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
+    let doing = doing.into();
+    move |error| BenchError::Io { doing, error }
+}
+
+fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> BenchError {
+    move |error| BenchError::Db { doing, error }
+}
+
+pub fn median(v: &[u128]) -> u128 {
     let mut s = v.to_vec();
     s.sort_unstable();
     s.get(s.len() / 2).copied().unwrap_or(0)
 }
 
-fn worst(v: &[u128]) -> u128 {
+pub fn worst(v: &[u128]) -> u128 {
     v.iter().copied().max().unwrap_or(0)
 }
 
-async fn database_times(url: &str, tablespace: Option<&str>, n: usize) -> anyhow::Result<(Vec<u128>, Vec<u128>)> {
+pub async fn database_times(
+    url: &str,
+    tablespace: Option<&str>,
+    n: usize,
+) -> Result<(Vec<u128>, Vec<u128>), BenchError> {
     let place = tablespace.map(|t| format!(r#" TABLESPACE "{t}""#)).unwrap_or_default();
-    let mut conn = PgConnection::connect(url).await.context("connecting to the server")?;
+    let mut conn = PgConnection::connect(url).await.map_err(db("connecting to the server"))?;
     let (mut create, mut drop) = (Vec::new(), Vec::new());
     for i in 0..n {
         let name = format!("{}{}_bench_{i}", crate::db::admin::CHECK_PREFIX, std::process::id());
         let t = Instant::now();
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}"{place}"#))).await?;
+        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}"{place}"#)))
+            .await
+            .map_err(db("creating a database"))?;
         create.push(t.elapsed().as_millis());
         let t = Instant::now();
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))).await?;
+        conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)))
+            .await
+            .map_err(db("dropping a database"))?;
         drop.push(t.elapsed().as_millis());
     }
-    conn.close().await?;
+    conn.close().await.map_err(db("closing the connection"))?;
     Ok((create, drop))
 }
 
 /// A copy of the course (no target, no git) with connect solved. Its
 /// crates sit at the same relative paths as the course's, so it builds in
 /// a target dir of its own (kept between benchmarks; the first is cold).
-fn scratch_course(ctx: &Ctx) -> anyhow::Result<PathBuf> {
-    let root = &ctx.course.root;
-    let scratch = ctx.course.work_dir().join("bench").join(std::process::id().to_string());
+pub fn scratch_course(session: &Session) -> Result<PathBuf, BenchError> {
+    let root = &session.course.root;
+    let scratch = session.course.work_dir().join("bench").join(std::process::id().to_string());
     let _ = std::fs::remove_dir_all(&scratch);
-    copy_dir(root, &scratch, root)?;
+    copy_dir(root, &scratch, root).map_err(io(format!("copying the course to {}", scratch.display())))?;
     let lib = scratch.join("exercises/connect/src/lib.rs");
-    std::fs::copy(root.join("solutions/connect/src/lib.rs"), &lib).context("solving connect in the scratch copy")?;
+    std::fs::copy(root.join("solutions/connect/src/lib.rs"), &lib)
+        .map_err(io("solving connect in the scratch copy"))?;
     Ok(scratch)
 }
 
-fn copy_dir(from: &Path, to: &Path, root: &Path) -> anyhow::Result<()> {
+fn copy_dir(from: &Path, to: &Path, root: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)?.flatten() {
         let p = e.path();
@@ -107,18 +109,19 @@ fn copy_dir(from: &Path, to: &Path, root: &Path) -> anyhow::Result<()> {
 
 /// Builds connect's checks twice around an edit, and lists every package
 /// other than connect that cargo did not find fresh the second time.
-fn rebuilt_dependencies(ctx: &Ctx, scratch: &Path) -> anyhow::Result<Vec<String>> {
-    let build = || -> anyhow::Result<String> {
+pub fn rebuilt_dependencies(session: &Session, scratch: &Path) -> Result<Vec<String>, BenchError> {
+    let build = || -> Result<String, BenchError> {
         let out = Command::new(crate::runner::cargo_path())
             .current_dir(scratch)
-            .env("CARGO_TARGET_DIR", bench_target(ctx))
+            .env("CARGO_TARGET_DIR", bench_target(session))
             .args(["test", "-p", "connect", "--test", "checks", "--no-run", "--message-format", "json"])
             .stderr(Stdio::null())
-            .output()?;
+            .output()
+            .map_err(io("running cargo"))?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     build()?;
-    touch(&scratch.join("exercises/connect/src/lib.rs"), 0)?;
+    touch(&scratch.join("exercises/connect/src/lib.rs"), 0).map_err(io("editing connect"))?;
     let out = build()?;
     let mut rebuilt = Vec::new();
     for line in out.lines() {
@@ -134,28 +137,28 @@ fn rebuilt_dependencies(ctx: &Ctx, scratch: &Path) -> anyhow::Result<Vec<String>
 }
 
 /// Appends a comment, as a save in an editor would change the file.
-fn touch(file: &Path, n: usize) -> anyhow::Result<()> {
+fn touch(file: &Path, n: usize) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().append(true).open(file)?;
     writeln!(f, "// bench edit {n}")?;
     Ok(())
 }
 
-fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Result<Vec<u128>> {
-    let exe = std::env::current_exe()?;
+pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -> Result<Vec<u128>, BenchError> {
+    let exe = std::env::current_exe().map_err(io("finding the checker binary"))?;
     let mut child = Command::new(exe)
         .current_dir(scratch)
-        .env("CARGO_TARGET_DIR", bench_target(ctx))
+        .env("CARGO_TARGET_DIR", bench_target(session))
         .env("WORKBOOK_STATE_DIR", scratch.join(".workbook"))
         .env("NO_COLOR", "1")
         // As the embedded default would: check databases where ours go.
-        .envs(ctx.check_env())
+        .envs(session.check_env())
         .args(["--database-url", url])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .context("starting watch mode")?;
-    let stdout = child.stdout.take().context("watch stdout")?;
+        .map_err(io("starting watch mode"))?;
+    let stdout = child.stdout.take().expect("watch mode's stdout is piped");
     let (tx, rx) = mpsc::channel::<(Instant, String)>();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -164,8 +167,9 @@ fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Re
             }
         }
     });
-    let wait = |rx: &mpsc::Receiver<(Instant, String)>| -> anyhow::Result<(Instant, String)> {
-        rx.recv_timeout(Duration::from_secs(300)).context("watch mode gave no verdict within 300 s")
+    let wait = |rx: &mpsc::Receiver<(Instant, String)>| -> Result<(Instant, String), BenchError> {
+        rx.recv_timeout(Duration::from_secs(300))
+            .map_err(|_| BenchError::Watch("watch mode gave no verdict within 300 s".into()))
     };
     wait(&rx)?; // the first check, cold
     let lib = scratch.join("exercises/connect/src/lib.rs");
@@ -173,9 +177,11 @@ fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Re
     for i in 0..saves + 2 {
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();
-        touch(&lib, i + 1)?;
+        touch(&lib, i + 1).map_err(io("editing connect"))?;
         let (at, line) = wait(&rx)?;
-        anyhow::ensure!(line.contains("All"), "the solved exercise did not pass: {line}");
+        if !line.contains("All") {
+            return Err(BenchError::Watch(format!("the solved exercise did not pass: {line}")));
+        }
         if i >= 2 {
             times.push(at.duration_since(t).as_millis());
         }
@@ -187,6 +193,6 @@ fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Re
     Ok(times)
 }
 
-fn bench_target(ctx: &Ctx) -> PathBuf {
-    ctx.course.work_dir().join("bench-target")
+fn bench_target(session: &Session) -> PathBuf {
+    session.course.work_dir().join("bench-target")
 }

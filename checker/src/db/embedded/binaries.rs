@@ -1,16 +1,14 @@
 //! The machine's own PostgreSQL server programs (`pg_ctl`, `initdb`,
-//! `postgres`) for the embedded cluster: finding them (and saying where we
-//! looked when there are none), and the account that runs them, since
-//! PostgreSQL refuses to run as root.
+//! `postgres`) for the embedded cluster: finding them, and saying where we
+//! looked when there are none.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 
-use super::embedded::{EmbeddedError, io_err, output_text, run};
+use super::error::EmbeddedError;
 
 /// The programs a cluster needs. A directory counts only if it holds all
 /// three: a lone `pg_ctl` (or Debian's `pg_wrapper`) cannot create a cluster.
@@ -53,8 +51,7 @@ impl PgBinaries {
         if is_executable(&beside) {
             return Some(beside);
         }
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path).map(|d| d.join("psql")).find(|p| is_executable(p))
+        which::which("psql").ok()
     }
 
     /// The major version, the part a data directory's `PG_VERSION` records:
@@ -105,9 +102,14 @@ impl Search {
                 other => other,
             });
         }
-        for dir in &self.path {
-            if let Some(bin) = server_dir_via_path_entry(dir) {
-                return PgBinaries::in_dir(bin);
+        let on_path = std::env::join_paths(&self.path).ok().filter(|p| !p.is_empty());
+        if let Some(path) = on_path
+            && let Ok(found) = which::which_in_all("pg_ctl", Some(path), "/")
+        {
+            for pg_ctl in found {
+                if let Some(bin) = server_dir_of(&pg_ctl) {
+                    return PgBinaries::in_dir(bin);
+                }
             }
         }
         if self.install_dirs {
@@ -149,12 +151,9 @@ impl Search {
 /// A `PATH` entry holding `pg_ctl` leads to the server's bin directory.
 /// Symlinks are resolved because packages often link only some programs
 /// into `PATH` (`/usr/local/bin/pg_ctl -> /usr/lib/postgresql/15/bin/pg_ctl`).
-fn server_dir_via_path_entry(entry: &Path) -> Option<PathBuf> {
-    let pg_ctl = entry.join("pg_ctl");
-    if !is_executable(&pg_ctl) {
-        return None;
-    }
-    let real = std::fs::canonicalize(&pg_ctl).ok()?;
+fn server_dir_of(pg_ctl: &Path) -> Option<PathBuf> {
+    let entry = pg_ctl.parent()?;
+    let real = std::fs::canonicalize(pg_ctl).ok()?;
     let real_dir = real.parent()?;
     if missing_programs(real_dir).is_empty() {
         Some(real_dir.to_path_buf())
@@ -274,142 +273,6 @@ pub(crate) fn major_version(version: &str) -> String {
         }
         _ => digits,
     }
-}
-
-/// The account that runs initdb, pg_ctl and postgres.
-pub(crate) enum Account {
-    /// Not root: the checker's own user.
-    Current,
-    /// Root, which PostgreSQL refuses: an unprivileged account.
-    Other(OtherAccount),
-}
-
-#[derive(Clone)]
-pub(crate) struct OtherAccount {
-    pub(crate) name: String,
-    pub(crate) uid: u32,
-    gid: u32,
-    switch: Switch,
-}
-
-#[derive(Clone)]
-enum Switch {
-    Runuser(PathBuf),
-    Setpriv(PathBuf),
-}
-
-impl Account {
-    pub(crate) fn current() -> Result<Account, EmbeddedError> {
-        static DETECTED: OnceLock<Option<OtherAccount>> = OnceLock::new();
-        if let Some(found) = DETECTED.get() {
-            return Ok(found.clone().map_or(Account::Current, Account::Other));
-        }
-        let found = if effective_uid()? == 0 { Some(OtherAccount::detect()?) } else { None };
-        Ok(DETECTED.get_or_init(|| found).clone().map_or(Account::Current, Account::Other))
-    }
-
-    pub(crate) fn name(&self) -> String {
-        match self {
-            Account::Current => std::env::var("USER").unwrap_or_else(|_| "the current user".to_owned()),
-            Account::Other(other) => other.name.clone(),
-        }
-    }
-
-    /// A command running `program` as this account, from `/` so the
-    /// account never trips over a working directory it may not enter.
-    pub(crate) fn command(&self, program: &Path) -> Command {
-        let mut cmd = match self {
-            Account::Current => Command::new(program),
-            Account::Other(other) => other.command(program),
-        };
-        cmd.current_dir("/").env("LC_ALL", "C").stdin(Stdio::null());
-        cmd
-    }
-
-    /// Hands a file or directory we (root) created to the account.
-    pub(crate) fn give(&self, path: &Path) -> Result<(), EmbeddedError> {
-        match self {
-            Account::Current => Ok(()),
-            Account::Other(other) => std::os::unix::fs::chown(path, Some(other.uid), Some(other.gid))
-                .map_err(io_err("hand over to the server's account", path)),
-        }
-    }
-}
-
-impl OtherAccount {
-    fn detect() -> Result<OtherAccount, EmbeddedError> {
-        let (name, uid, gid) = ["postgres", "nobody"]
-            .into_iter()
-            .find_map(|name| Some((name, id_of(name, "-u")?, id_of(name, "-g")?)))
-            .ok_or(EmbeddedError::NoServerAccount)?;
-        let switch = if let Some(path) = find_system_program("runuser") {
-            Switch::Runuser(path)
-        } else if let Some(path) = find_system_program("setpriv") {
-            Switch::Setpriv(path)
-        } else {
-            return Err(EmbeddedError::NoAccountSwitch { user: name.to_owned() });
-        };
-        Ok(OtherAccount { name: name.to_owned(), uid, gid, switch })
-    }
-
-    fn command(&self, program: &Path) -> Command {
-        match &self.switch {
-            Switch::Runuser(runuser) => {
-                let mut cmd = Command::new(runuser);
-                cmd.args(["-u", &self.name, "--"]).arg(program);
-                cmd
-            }
-            Switch::Setpriv(setpriv) => {
-                let mut cmd = Command::new(setpriv);
-                cmd.arg(format!("--reuid={}", self.uid))
-                    .arg(format!("--regid={}", self.gid))
-                    .args(["--clear-groups", "--"])
-                    .arg(program);
-                cmd
-            }
-        }
-    }
-
-    /// Whether the account can get to `dir`: every parent must let it pass
-    /// (a home directory with mode 700 does not). Asking the system, as the
-    /// account, also covers ACLs and group membership.
-    pub(crate) fn can_reach(&self, dir: &Path) -> Result<bool, EmbeddedError> {
-        let mut cmd = Account::Other(self.clone()).command(Path::new("test"));
-        cmd.arg("-x").arg(dir);
-        Ok(run(&mut cmd)?.status.success())
-    }
-}
-
-/// `id -u NAME` / `id -g NAME`, which also see accounts from LDAP and the like.
-fn id_of(name: &str, flag: &str) -> Option<u32> {
-    let out = Command::new("id").args([flag, name]).stderr(Stdio::null()).output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-}
-
-/// The process's effective uid without `unsafe`: on Linux, /proc/self is
-/// owned by it; elsewhere ask `id -u`.
-fn effective_uid() -> Result<u32, EmbeddedError> {
-    if let Ok(meta) = std::fs::metadata("/proc/self") {
-        return Ok(meta.uid());
-    }
-    let out = run(Command::new("id").arg("-u"))?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| EmbeddedError::Tool {
-        action: "find out which user the checker runs as".to_owned(),
-        detail: format!("`id -u` printed {:?}", output_text(&out)),
-    })
-}
-
-/// runuser and setpriv live in sbin, which root's PATH may lack in a
-/// minimal container.
-fn find_system_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 #[cfg(test)]
