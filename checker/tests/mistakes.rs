@@ -236,3 +236,112 @@ fn association_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+/// The concurrency mistakes fail on every run, not by luck: each check
+/// holds a row lock on its own connection and lets go only once the code
+/// under test is waiting for it (`pg_stat_activity`), so the interleaving
+/// that exposes the mistake is the one that happens.
+#[test]
+fn transactions_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "transactions",
+            "read_modify_write_without_for_update",
+            true,
+            "transfer_waits_for_a_locked_account_and_loses_no_concurrent_deposit",
+            &["is gone", "lost update", "FOR UPDATE"],
+        ),
+        m(
+            "transactions",
+            "check_then_act_without_for_update",
+            true,
+            "transfer_checks_the_balance_after_the_lock_is_granted_and_never_overdraws",
+            &["is overdrawn", "FOR UPDATE"],
+        ),
+        m(
+            "transactions",
+            "locks_in_argument_order",
+            true,
+            "opposite_transfers_at_the_same_moment_do_not_deadlock",
+            &["40P01", "deadlock detected", "waits for ShareLock", "lower id first"],
+        ),
+        m(
+            "transactions",
+            "ledger_insert_on_the_pool",
+            true,
+            "transfer_sends_every_statement_through_one_transaction",
+            &["`INSERT INTO transfers", "idle in transaction", "on the pool beside your own transaction"],
+        ),
+        m(
+            "transactions",
+            "receipt_read_on_the_pool",
+            true,
+            "transfer_sends_every_statement_through_one_transaction",
+            &["went through the pool, not through the transaction"],
+        ),
+        m(
+            "transactions",
+            "refuses_the_exact_balance",
+            true,
+            "transfer_moves_the_money_bumps_both_versions_and_writes_one_ledger_row",
+            &["not <="],
+        ),
+        m(
+            "transactions",
+            "transfer_keeps_the_version",
+            true,
+            "transfer_moves_the_money_bumps_both_versions_and_writes_one_ledger_row",
+            &["the versions are not"],
+        ),
+        m(
+            "transactions",
+            "notify_before_commit",
+            true,
+            "the_customer_is_notified_once_and_only_after_commit",
+            &["before the transaction committed", "COMMIT"],
+        ),
+        m(
+            "transactions",
+            "commit_error_ignored",
+            true,
+            "nothing_is_sent_when_the_commit_fails",
+            &["the customer was told", "never happened"],
+        ),
+        m(
+            "transactions",
+            "optimistic_update_ignores_the_version",
+            true,
+            "withdraw_retries_when_the_version_changed_after_it_read",
+            &["overwrote the other writer", "AND version = $2"],
+        ),
+        m(
+            "transactions",
+            "optimistic_retry_without_a_bound",
+            true,
+            "withdraw_gives_up_after_five_attempts",
+            &["still retrying", "UPDATEs"],
+        ),
+        m(
+            "transactions",
+            "serializable_without_retry",
+            true,
+            "withdraw_covered_retries_after_a_serialization_failure",
+            &["40001", "a second attempt"],
+        ),
+        m(
+            "transactions",
+            "repeatable_read_instead_of_serializable",
+            true,
+            "withdraw_covered_is_serializable_so_two_withdrawals_cannot_spend_the_same_cover",
+            &["both went through", "Write skew"],
+        ),
+        m(
+            "transactions",
+            "read_committed_instead_of_serializable",
+            true,
+            "withdraw_covered_retries_after_a_serialization_failure",
+            &["the first attempt to fail with SQLSTATE 40001", "began with `BEGIN`"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
