@@ -345,3 +345,113 @@ fn transactions_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+/// Each raw query's mistakes, caught by the data the checks plant on every
+/// run: ties at the cut, posts on the window's edges, a loop in the org
+/// chart, hostile text and sort columns.
+#[test]
+fn raw_sql_mistakes_are_caught() {
+    let misses = misses(&[
+        m(
+            "raw_sql",
+            "row_number_drops_ties",
+            true,
+            "top_posts_ranks_the_posts_of_each_author_by_likes_and_ties_share_a_rank",
+            &["row_number() gives tied rows different numbers"],
+        ),
+        m(
+            "raw_sql",
+            "dense_rank_keeps_too_many",
+            true,
+            "top_posts_ranks_the_posts_of_each_author_by_likes_and_ties_share_a_rank",
+            &["dense_rank() does not skip"],
+        ),
+        m(
+            "raw_sql",
+            "ranks_before_the_date_filter",
+            true,
+            "top_posts_ranks_only_the_posts_inside_the_window",
+            &["the window function sees only"],
+        ),
+        m("raw_sql", "until_included", true, "top_posts_ranks_only_the_posts_inside_the_window", &["not <="]),
+        m(
+            "raw_sql",
+            "dates_pasted",
+            true,
+            "top_posts_sends_the_dates_and_the_limit_as_bind_parameters",
+            &["written into the SQL text"],
+        ),
+        m(
+            "raw_sql",
+            "recursion_without_a_loop_guard",
+            true,
+            "reports_of_stops_at_a_loop_in_the_reporting_chain",
+            &["statement timeout", "never stops"],
+        ),
+        m(
+            "raw_sql",
+            "two_levels_only",
+            true,
+            "reports_of_finds_every_level_below_a_manager_with_its_depth",
+            &["The reports stop at depth 2", "WITH RECURSIVE"],
+        ),
+        m(
+            "raw_sql",
+            "depth_from_zero",
+            true,
+            "reports_of_finds_every_level_below_a_manager_with_its_depth",
+            &["with the wrong depth"],
+        ),
+        m(
+            "raw_sql",
+            "sort_column_unchecked",
+            true,
+            "search_posts_refuses_a_sort_column_or_direction_not_on_the_list",
+            &["Err(BadSort(", "the value went into the SQL text"],
+        ),
+        m(
+            "raw_sql",
+            "direction_unchecked",
+            true,
+            "search_posts_refuses_a_sort_column_or_direction_not_on_the_list",
+            &["Err(BadSort(\\\"desc; DELETE FROM posts"],
+        ),
+        m(
+            "raw_sql",
+            "search_text_escaped_and_pasted",
+            true,
+            "search_posts_sends_hostile_search_text_as_a_bind_parameter",
+            &["it went into the SQL text", "replacements"],
+        ),
+        m(
+            "raw_sql",
+            "like_with_wildcards",
+            true,
+            "search_posts_sends_hostile_search_text_as_a_bind_parameter",
+            &["LIKE reads % and _ as wildcards"],
+        ),
+        m("raw_sql", "count_star", true, "author_stats_maps_counts_sums_and_dates_onto_the_struct", &["count(p.id)"]),
+        m(
+            "raw_sql",
+            "inner_join_drops_silent_authors",
+            true,
+            "author_stats_maps_counts_sums_and_dates_onto_the_struct",
+            &["LEFT JOIN"],
+        ),
+        m(
+            "raw_sql",
+            "one_query_per_author",
+            true,
+            "latest_posts_per_author_takes_one_statement_and_sends_only_the_rows_it_keeps",
+            &["N+1"],
+        ),
+        m(
+            "raw_sql",
+            "limit_applied_in_rust",
+            true,
+            "latest_posts_per_author_takes_one_statement_and_sends_only_the_rows_it_keeps",
+            &["rows over the wire"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
