@@ -6,4 +6,6 @@ pub mod associations;
 pub mod connect;
 pub mod crud;
 pub mod evolving;
+pub mod raw_sql;
 pub mod seeds;
+pub mod transactions;
