@@ -374,6 +374,7 @@ fn raw_sql_mistakes_are_caught() {
             &["the window function sees only"],
         ),
         m("raw_sql", "until_included", true, "top_posts_ranks_only_the_posts_inside_the_window", &["not <="]),
+        m("raw_sql", "since_excluded", true, "top_posts_ranks_only_the_posts_inside_the_window", &["not >"]),
         m(
             "raw_sql",
             "dates_pasted",

@@ -59,6 +59,36 @@ fn top_posts_ranks_only_the_posts_inside_the_window() {
         let (got, sent) = db.wire().during(top_posts(db.app_pool(), window.since, window.until, n)).await;
         let got = ok(&called, got, &sent);
         let want = blog.top_posts(&window, n);
+        if got == want {
+            return;
+        }
+        // The answers three familiar mistakes give, worked out from the
+        // data: the one that matches names the mistake.
+        let (since, until) = (window.since, window.until);
+        let mistakes = [
+            (
+                blog.rank(|_| true, |p| window.contains(p.published_at), n),
+                "The ranks are counted among all of the author's posts and the date filter applied afterwards, so \
+                 posts from outside the window took the first places. Filter by date in the query that computes \
+                 rank(), not around it: the window function sees only the rows its own FROM and WHERE leave.",
+            ),
+            (
+                blog.rank(|p| p.published_at > since && p.published_at < until, |_| true, n),
+                "A post published at exactly `since` is missing: `since` is part of the window, published_at >= $1, not >.",
+            ),
+            (
+                blog.rank(|p| p.published_at >= since && p.published_at <= until, |_| true, n),
+                "A post published at exactly `until` is there: `until` is not part of the window, published_at < $2, not <=.",
+            ),
+        ];
+        if let Some((_, hint)) = mistakes.iter().find(|(answer, _)| *answer == got) {
+            Failure::new(&called)
+                .expected(format!("{} rows:{}", want.len(), show_ranked(&want)))
+                .got(format!("{} rows:{}", got.len(), show_ranked(&got)))
+                .hint(*hint)
+                .sent(&sent)
+                .fail();
+        }
         let outside: BTreeSet<i64> =
             blog.posts.iter().filter(|p| !window.contains(p.published_at)).map(|p| p.id).collect();
         if let Some(bad) = got.iter().find(|r| outside.contains(&r.post_id)) {
@@ -156,6 +186,13 @@ fn top_posts_sends_the_dates_and_the_limit_as_bind_parameters() {
         }
         let want = blog.top_posts(&window, n);
         compare_ranked(&called, &got, &want, &blog, n, &sent);
+        expect_rows_at_most(
+            &called,
+            &sent,
+            want.len(),
+            "the ranked posts it keeps",
+            "rank() in the query and WHERE rank <= $3 around it: the database ranks and cuts, not Rust.",
+        );
     });
 }
 
@@ -174,6 +211,11 @@ fn reports_of_finds_every_level_below_a_manager_with_its_depth() {
         let (got, sent) = db.wire().during(reports_of(&pool, manager)).await;
         let got = report_ok(&called, got, &sent);
         compare_reports(&called, &got, &org.reports_of(manager), &sent);
+        expect_one_statement(
+            &called,
+            &sent,
+            "One WITH RECURSIVE query walks every level in the database; a query per level (or per person) is what an ORM would send, and how deep it goes depends on the loop in your code.",
+        );
         pool.close().await;
     });
 }
@@ -202,6 +244,7 @@ fn reports_of_stops_at_a_loop_in_the_reporting_chain() {
                     .fail();
             }
             compare_reports(&called, &got, &org.reports_of(who), &sent);
+            expect_one_statement(&called, &sent, "One WITH RECURSIVE query, which stops at the loop itself.");
         }
         pool.close().await;
     });
@@ -254,6 +297,14 @@ fn author_stats_maps_counts_sums_and_dates_onto_the_struct() {
                 Failure::new(&called).expected(format!("{w:?}")).got(format!("{g:?}")).hint(hint).sent(&sent).fail();
             }
         }
+        expect_one_statement(&called, &sent, "One statement: authors LEFT JOIN posts, GROUP BY the author.");
+        expect_rows_at_most(
+            &called,
+            &sent,
+            want.len(),
+            "one row per author",
+            "Let the database count and add up (count, sum, max with GROUP BY) instead of fetching every post and adding up in Rust.",
+        );
     });
 }
 
@@ -294,6 +345,13 @@ fn search_posts_sorts_by_each_allowed_column_in_both_directions() {
                         .sent(&sent)
                         .fail();
                 }
+                expect_rows_at_most(
+                    &called,
+                    &sent,
+                    want.len(),
+                    "the posts it returns",
+                    "ORDER BY and LIMIT in the SQL: sorting and cutting in Rust means fetching every match first.",
+                );
                 if !sent.bound(limit) {
                     Failure::new(&called)
                         .expected(format!("the limit ({limit}) sent as a bind parameter"))
@@ -715,7 +773,7 @@ impl Blog {
     }
 
     async fn insert(&self, db: &Db) {
-        db.migrate(workbook::exercise::path("migrations")).await;
+        schema(db).await;
         sqlx::query(
             "WITH a AS (
                  INSERT INTO authors (id, name) OVERRIDING SYSTEM VALUE
@@ -739,13 +797,19 @@ impl Blog {
     // The answers, worked out from the data.
 
     fn top_posts(&self, window: &Window, n: i64) -> Vec<RankedPost> {
+        self.rank(|p| window.contains(p.published_at), |_| true, n)
+    }
+
+    /// Each author's posts for which `ranked` holds, ranked by likes with
+    /// ties sharing a rank; those for which `kept` holds and whose rank is
+    /// `n` or better.
+    fn rank(&self, ranked: impl Fn(&Post) -> bool, kept: impl Fn(&Post) -> bool, n: i64) -> Vec<RankedPost> {
         let mut out = Vec::new();
         for a in &self.authors {
-            let inside: Vec<&Post> =
-                self.posts.iter().filter(|p| p.author_id == a.id && window.contains(p.published_at)).collect();
+            let inside: Vec<&Post> = self.posts.iter().filter(|p| p.author_id == a.id && ranked(p)).collect();
             for p in &inside {
                 let rank = 1 + inside.iter().filter(|q| q.likes > p.likes).count() as i64;
-                if rank <= n {
+                if rank <= n && kept(p) {
                     out.push(RankedPost {
                         author_id: a.id,
                         post_id: p.id,
@@ -882,7 +946,7 @@ impl Org {
     }
 
     async fn insert(&self, db: &Db) {
-        db.migrate(workbook::exercise::path("migrations")).await;
+        schema(db).await;
         // Everyone first, then the managers: the loop's foreign keys need
         // every row in place.
         sqlx::query(
@@ -925,6 +989,19 @@ impl Org {
         out.sort_by_key(|r| (r.depth, r.id));
         out
     }
+}
+
+/// Creates the tables. The schema is the course's, not the student's
+/// (only `src/` is editable), so the check runs `0001_blog.up.sql` in one
+/// round trip instead of through the migrator.
+async fn schema(db: &Db) {
+    let file = workbook::exercise::path("migrations/0001_blog.up.sql");
+    let sql = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| Failure::new(format!("reading {}", file.display())).got(e.to_string()).fail());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(db.pool())
+        .await
+        .unwrap_or_else(|e| setup_failed("creating the tables of migrations/0001_blog.up.sql", e));
 }
 
 /// A pool to the app URL whose statements stop after a second, so a query
@@ -974,6 +1051,24 @@ fn report_ok(called: &str, result: Result<Vec<Report>, sqlx::Error>, sent: &Traf
             .fail();
     }
     ok(called, result, sent)
+}
+
+fn expect_one_statement(called: &str, sent: &Traffic, hint: &str) {
+    let n = sent.queries().len();
+    if n != 1 {
+        Failure::new(called).expected("1 statement").got(format!("{n} statements")).hint(hint).sent(sent).fail();
+    }
+}
+
+fn expect_rows_at_most(called: &str, sent: &Traffic, rows: usize, what: &str, hint: &str) {
+    if sent.rows_returned() > rows as u64 {
+        Failure::new(called)
+            .expected(format!("at most {rows} rows over the wire: {what}"))
+            .got(format!("{} rows", sent.rows_returned()))
+            .hint(hint)
+            .sent(sent)
+            .fail();
+    }
 }
 
 fn compare_ranked(called: &str, got: &[RankedPost], want: &[RankedPost], blog: &Blog, n: i64, sent: &Traffic) {

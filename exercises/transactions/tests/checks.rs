@@ -138,7 +138,7 @@ fn transfer_sends_every_statement_through_one_transaction() {
 }
 
 #[test]
-fn transfer_without_enough_money_is_refused_and_changes_nothing() {
+fn refused_transfers_change_nothing() {
     check(async |db| {
         let accounts = bank(&db, households(data::int(2..5) as usize, 1)).await;
         let (from, to) = two(&accounts);
@@ -164,18 +164,12 @@ fn transfer_without_enough_money_is_refused_and_changes_nothing() {
                 .fail(),
         }
         expect_nothing_changed(&db, &called, &accounts, &outbox, &sent).await;
-    });
-}
 
-#[test]
-fn transfer_refuses_unknown_accounts_and_amounts_below_one() {
-    check(async |db| {
-        let accounts = bank(&db, households(data::int(2..5) as usize, 1)).await;
-        let (from, to) = two(&accounts);
+        // The other refusals: an account that does not exist, on either
+        // side, and amounts that are not money.
         let unknown = accounts.iter().map(|a| a.id).max().unwrap_or(0) + data::int(1..40);
         let amount = data::int(1..from.balance + 1);
         let negative = -data::int(1..100);
-        let outbox = Outbox::new(&db);
         let cases = [
             (from.id, unknown, amount, format!("NoSuchAccount({unknown})")),
             (unknown, to.id, amount, format!("NoSuchAccount({unknown})")),
@@ -209,7 +203,7 @@ fn transfer_refuses_unknown_accounts_and_amounts_below_one() {
             }
         }
         let sent = db.wire().since(mark).await;
-        expect_nothing_changed(&db, "the four refused transfers", &accounts, &outbox, &sent).await;
+        expect_nothing_changed(&db, "the four other refused transfers", &accounts, &outbox, &sent).await;
     });
 }
 
@@ -468,7 +462,7 @@ fn opposite_transfers_at_the_same_moment_do_not_deadlock() {
 fn hundreds_of_concurrent_transfers_keep_the_total_and_never_overdraw() {
     check(async |db| {
         let accounts = bank(&db, households(data::int(6..10) as usize, 1)).await;
-        let n = data::int(200..241) as usize;
+        let n = data::int(200..221) as usize;
         let plan: Vec<(i64, i64, i64)> = (0..n)
             .map(|_| {
                 let (f, t) = two(&accounts);
@@ -1234,10 +1228,16 @@ fn households(n: usize, per: usize) -> Vec<(String, i64)> {
     out
 }
 
-/// Migrates the check's database and opens the accounts, in order, with
-/// increasing ids that have gaps and versions that vary.
+/// Creates the schema and opens the accounts, in order, with increasing
+/// ids that have gaps and versions that vary.
+///
+/// The schema is the course's, not the student's (only `src/` is
+/// editable), so the check runs `0001_bank.up.sql` itself, in the same
+/// round trip as its data, instead of through the migrator.
 async fn bank(db: &Db, specs: Vec<(String, i64)>) -> Vec<Account> {
-    db.migrate(workbook::exercise::path("migrations")).await;
+    let file = workbook::exercise::path("migrations/0001_bank.up.sql");
+    let schema = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| Failure::new(format!("reading {}", file.display())).got(e.to_string()).fail());
     let mut id = data::int(1..500);
     let accounts: Vec<Account> = specs
         .into_iter()
@@ -1246,17 +1246,18 @@ async fn bank(db: &Db, specs: Vec<(String, i64)>) -> Vec<Account> {
             Account { id, owner, balance, version: data::int(0..40) as i32 }
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO accounts (id, owner, balance, version) OVERRIDING SYSTEM VALUE
-         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::int[])",
+    let rows: Vec<String> = accounts
+        .iter()
+        .map(|a| format!("({}, '{}', {}, {})", a.id, a.owner.replace('\'', "''"), a.balance, a.version))
+        .collect();
+    batch(
+        db,
+        &format!(
+            "{schema}\n;INSERT INTO accounts (id, owner, balance, version) OVERRIDING SYSTEM VALUE VALUES {};",
+            rows.join(", ")
+        ),
     )
-    .bind(accounts.iter().map(|a| a.id).collect::<Vec<_>>())
-    .bind(accounts.iter().map(|a| a.owner.clone()).collect::<Vec<_>>())
-    .bind(accounts.iter().map(|a| a.balance).collect::<Vec<_>>())
-    .bind(accounts.iter().map(|a| a.version).collect::<Vec<_>>())
-    .execute(db.pool())
-    .await
-    .unwrap_or_else(|e| setup_failed("opening the check's accounts", e));
+    .await;
     accounts
 }
 
