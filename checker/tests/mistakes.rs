@@ -466,6 +466,183 @@ const HOOKS_AUDIT: &[Mistake] = &[
     ),
 ];
 
+const TRANSACTIONS: &[Mistake] = &[
+    m(
+        "read_modify_write_without_for_update",
+        OVER_SOLUTION,
+        "transfer_waits_for_a_locked_account_and_loses_no_concurrent_deposit",
+        &["is gone", "lost update", "FOR UPDATE"],
+    ),
+    m(
+        "check_then_act_without_for_update",
+        OVER_SOLUTION,
+        "transfer_checks_the_balance_after_the_lock_is_granted_and_never_overdraws",
+        &["is overdrawn", "FOR UPDATE"],
+    ),
+    m(
+        "locks_in_argument_order",
+        OVER_SOLUTION,
+        "opposite_transfers_at_the_same_moment_do_not_deadlock",
+        &["40P01", "deadlock detected", "waits for ShareLock", "lower id first"],
+    ),
+    m(
+        "ledger_insert_on_the_pool",
+        OVER_SOLUTION,
+        "transfer_sends_every_statement_through_one_transaction",
+        &["`INSERT INTO transfers", "idle in transaction", "on the pool beside your own transaction"],
+    ),
+    m(
+        "receipt_read_on_the_pool",
+        OVER_SOLUTION,
+        "transfer_sends_every_statement_through_one_transaction",
+        &["went through the pool, not through the transaction"],
+    ),
+    m(
+        "refuses_the_exact_balance",
+        OVER_SOLUTION,
+        "transfer_moves_the_money_bumps_both_versions_and_writes_one_ledger_row",
+        &["not <="],
+    ),
+    m(
+        "transfer_keeps_the_version",
+        OVER_SOLUTION,
+        "transfer_moves_the_money_bumps_both_versions_and_writes_one_ledger_row",
+        &["the versions are not"],
+    ),
+    m(
+        "notify_before_commit",
+        OVER_SOLUTION,
+        "the_customer_is_notified_once_and_only_after_commit",
+        &["before the transaction committed", "COMMIT"],
+    ),
+    m(
+        "commit_error_ignored",
+        OVER_SOLUTION,
+        "nothing_is_sent_when_the_commit_fails",
+        &["the customer was told", "never happened"],
+    ),
+    m(
+        "optimistic_update_ignores_the_version",
+        OVER_SOLUTION,
+        "withdraw_retries_when_the_version_changed_after_it_read",
+        &["overwrote the other writer", "AND version = $2"],
+    ),
+    m(
+        "optimistic_retry_without_a_bound",
+        OVER_SOLUTION,
+        "withdraw_gives_up_after_five_attempts",
+        &["still retrying", "UPDATEs"],
+    ),
+    m(
+        "serializable_without_retry",
+        OVER_SOLUTION,
+        "withdraw_covered_retries_after_a_serialization_failure",
+        &["40001", "a second attempt"],
+    ),
+    m(
+        "repeatable_read_instead_of_serializable",
+        OVER_SOLUTION,
+        "withdraw_covered_is_serializable_so_two_withdrawals_cannot_spend_the_same_cover",
+        &["both went through", "Write skew"],
+    ),
+    m(
+        "read_committed_instead_of_serializable",
+        OVER_SOLUTION,
+        "withdraw_covered_retries_after_a_serialization_failure",
+        &["the first attempt to fail with SQLSTATE 40001", "began with `BEGIN`"],
+    ),
+];
+
+const RAW_SQL: &[Mistake] = &[
+    m(
+        "row_number_drops_ties",
+        OVER_SOLUTION,
+        "top_posts_ranks_the_posts_of_each_author_by_likes_and_ties_share_a_rank",
+        &["row_number() gives tied rows different numbers"],
+    ),
+    m(
+        "dense_rank_keeps_too_many",
+        OVER_SOLUTION,
+        "top_posts_ranks_the_posts_of_each_author_by_likes_and_ties_share_a_rank",
+        &["dense_rank() does not skip"],
+    ),
+    m(
+        "ranks_before_the_date_filter",
+        OVER_SOLUTION,
+        "top_posts_ranks_only_the_posts_inside_the_window",
+        &["the window function sees only"],
+    ),
+    m("until_included", OVER_SOLUTION, "top_posts_ranks_only_the_posts_inside_the_window", &["not <="]),
+    m("since_excluded", OVER_SOLUTION, "top_posts_ranks_only_the_posts_inside_the_window", &["not >"]),
+    m(
+        "dates_pasted",
+        OVER_SOLUTION,
+        "top_posts_sends_the_dates_and_the_limit_as_bind_parameters",
+        &["written into the SQL text"],
+    ),
+    m(
+        "recursion_without_a_loop_guard",
+        OVER_SOLUTION,
+        "reports_of_stops_at_a_loop_in_the_reporting_chain",
+        &["statement timeout", "never stops"],
+    ),
+    m(
+        "two_levels_only",
+        OVER_SOLUTION,
+        "reports_of_finds_every_level_below_a_manager_with_its_depth",
+        &["The reports stop at depth 2", "WITH RECURSIVE"],
+    ),
+    m(
+        "depth_from_zero",
+        OVER_SOLUTION,
+        "reports_of_finds_every_level_below_a_manager_with_its_depth",
+        &["with the wrong depth"],
+    ),
+    m(
+        "sort_column_unchecked",
+        OVER_SOLUTION,
+        "search_posts_refuses_a_sort_column_or_direction_not_on_the_list",
+        &["Err(BadSort(", "the value went into the SQL text"],
+    ),
+    m(
+        "direction_unchecked",
+        OVER_SOLUTION,
+        "search_posts_refuses_a_sort_column_or_direction_not_on_the_list",
+        &["Err(BadSort(\\\"desc; DELETE FROM posts"],
+    ),
+    m(
+        "search_text_escaped_and_pasted",
+        OVER_SOLUTION,
+        "search_posts_sends_hostile_search_text_as_a_bind_parameter",
+        &["it went into the SQL text", "replacements"],
+    ),
+    m(
+        "like_with_wildcards",
+        OVER_SOLUTION,
+        "search_posts_sends_hostile_search_text_as_a_bind_parameter",
+        &["LIKE reads % and _ as wildcards"],
+    ),
+    m("count_star", OVER_SOLUTION, "author_stats_maps_counts_sums_and_dates_onto_the_struct", &["count(p.id)"]),
+    m(
+        "inner_join_drops_silent_authors",
+        OVER_SOLUTION,
+        "author_stats_maps_counts_sums_and_dates_onto_the_struct",
+        &["LEFT JOIN"],
+    ),
+    m(
+        "one_query_per_author",
+        OVER_SOLUTION,
+        "latest_posts_per_author_takes_one_statement_and_sends_only_the_rows_it_keeps",
+        &["N+1"],
+    ),
+    m(
+        "limit_applied_in_rust",
+        OVER_SOLUTION,
+        "latest_posts_per_author_takes_one_statement_and_sends_only_the_rows_it_keeps",
+        &["rows over the wire"],
+    ),
+];
+
 #[test]
 fn first_migration_mistakes_are_caught() {
     assert_caught("first_migration", FIRST_MIGRATION);
@@ -514,6 +691,16 @@ fn soft_delete_mistakes_are_caught() {
 #[test]
 fn hooks_audit_mistakes_are_caught() {
     assert_caught("hooks_audit", HOOKS_AUDIT);
+}
+
+#[test]
+fn transactions_mistakes_are_caught() {
+    assert_caught("transactions", TRANSACTIONS);
+}
+
+#[test]
+fn raw_sql_mistakes_are_caught() {
+    assert_caught("raw_sql", RAW_SQL);
 }
 
 /// Runs each mistake of `slug` and fails naming every one that was not

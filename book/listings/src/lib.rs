@@ -9,5 +9,7 @@ pub mod evolving;
 pub mod hooks;
 pub mod pagination;
 pub mod pooling;
+pub mod raw_sql;
 pub mod seeds;
 pub mod soft_delete;
+pub mod transactions;
