@@ -14,6 +14,7 @@ pub mod data;
 pub mod env;
 mod failure;
 pub mod migrations;
+pub mod rows;
 pub mod seeds;
 pub mod source;
 pub mod steps;
