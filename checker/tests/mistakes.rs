@@ -236,3 +236,171 @@ fn association_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+#[test]
+fn query_mistakes_are_caught() {
+    // Each fixture is one wrong query (or index) laid over the solution;
+    // the check meant for it must fail and name the mistake. The data is
+    // generated per run with every trap planted, so these fail every run.
+    let misses = misses(&[
+        m(
+            "queries",
+            "equals_null",
+            true,
+            "drill_02_students_without_an_email_are_found_with_is_null",
+            &["IS NULL", "never true"],
+        ),
+        m(
+            "queries",
+            "not_equal_drops_null",
+            true,
+            "drill_03_everyone_outside_a_cohort_includes_students_with_no_cohort",
+            &["students with no cohort are missing"],
+        ),
+        m(
+            "queries",
+            "coalesce_skips_personal",
+            true,
+            "drill_04_every_student_gets_one_contact_address_or_none",
+            &["only a personal address got 'none'"],
+        ),
+        m("queries", "like_is_case_sensitive", true, "drill_05_name_search_ignores_case", &["ILIKE"]),
+        m(
+            "queries",
+            "case_else_catches_null",
+            true,
+            "drill_06_letter_grades_respect_the_boundaries_and_pending",
+            &["Ungraded enrollments got 'F'"],
+        ),
+        m("queries", "distinct_keeps_null", true, "drill_07_each_known_city_appears_once", &["DISTINCT keeps NULL"]),
+        m(
+            "queries",
+            "order_by_name_only",
+            true,
+            "drill_08_roll_call_orders_namesakes_by_id",
+            &["share a name", "ORDER BY name, id"],
+        ),
+        m("queries", "desc_puts_nulls_first", true, "drill_09_gradebook_puts_the_ungraded_last", &["NULLS LAST"]),
+        m(
+            "queries",
+            "limit_drops_ties",
+            true,
+            "drill_10_top_grades_keep_everyone_tied_with_the_last",
+            &["LIMIT", "WITH TIES"],
+        ),
+        m(
+            "queries",
+            "offset_skips_a_page",
+            true,
+            "drill_11_a_page_of_students_starts_where_the_last_ended",
+            &["OFFSET 0"],
+        ),
+        m(
+            "queries",
+            "count_column_for_rows",
+            true,
+            "drill_12_course_summary_counts_rows_and_grades_and_averages_them",
+            &["count(grade) counts only"],
+        ),
+        m(
+            "queries",
+            "integer_division",
+            true,
+            "drill_12_course_summary_counts_rows_and_grades_and_averages_them",
+            &["an integer divided by an integer"],
+        ),
+        m(
+            "queries",
+            "missing_having",
+            true,
+            "drill_14_busy_students_are_filtered_after_grouping",
+            &["HAVING count(*) >= $1"],
+        ),
+        m(
+            "queries",
+            "wrong_join_column",
+            true,
+            "drill_15_course_roster_joins_students_to_their_enrollments",
+            &["what each ON compares"],
+        ),
+        m(
+            "queries",
+            "inner_join_drops_empty_course",
+            true,
+            "drill_16_course_headcount_keeps_empty_courses_at_zero",
+            &["LEFT JOIN enrollments keeps every course"],
+        ),
+        m(
+            "queries",
+            "count_star_after_left_join",
+            true,
+            "drill_16_course_headcount_keeps_empty_courses_at_zero",
+            &["count(*) counts it"],
+        ),
+        m(
+            "queries",
+            "where_undoes_left_join",
+            true,
+            "drill_17_passed_counts_keep_students_who_passed_nothing",
+            &["passed nothing are missing", "WHERE e.grade >= 50"],
+        ),
+        m(
+            "queries",
+            "distinct_in_the_wrong_place",
+            true,
+            "drill_18_department_reach_counts_each_student_once",
+            &["counted twice", "count(DISTINCT e.student_id)"],
+        ),
+        m(
+            "queries",
+            "is_null_on_a_nullable_column",
+            true,
+            "drill_20_students_never_enrolled_are_found_with_not_exists",
+            &["not yet graded"],
+        ),
+        m(
+            "queries",
+            "not_in_with_null",
+            true,
+            "drill_21_students_who_mentor_nobody_survive_null_mentor_ids",
+            &["NOT IN", "NULL mentor_id"],
+        ),
+        m(
+            "queries",
+            "average_of_every_course",
+            true,
+            "drill_22_grades_above_the_course_average_use_that_course_only",
+            &["every course's"],
+        ),
+        m(
+            "queries",
+            "distinct_on_drops_ties",
+            true,
+            "drill_23_best_in_course_keeps_ties_and_skips_ungraded_courses",
+            &["share a course's best grade"],
+        ),
+        m("queries", "between_dates", true, "drill_24_a_month_of_enrollments_runs_to_its_last_evening", &["BETWEEN"]),
+        m(
+            "queries",
+            "index_never_used",
+            true,
+            "drill_25_the_month_query_reads_enrollments_through_your_index",
+            &["wraps enrolled_at"],
+        ),
+        m(
+            "queries",
+            "index_on_the_wrong_column",
+            true,
+            "drill_25_the_month_query_reads_enrollments_through_your_index",
+            &["does not start with enrolled_at"],
+        ),
+        m(
+            "queries",
+            "no_index",
+            true,
+            "drill_25_the_month_query_reads_enrollments_through_your_index",
+            &["only the primary key"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}

@@ -202,9 +202,10 @@ fn align(want: &[&Row], have: &[&Row]) -> Vec<Line> {
     lines
 }
 
-/// The most lines [`side_by_side`] draws; equal rows far from any
-/// difference are folded first.
-const MAX_LINES: usize = 40;
+/// Past this many rows, equal rows far from any difference are folded.
+const FOLD_OVER: usize = 16;
+/// The most lines [`side_by_side`] draws, folds included.
+const MAX_LINES: usize = 30;
 /// Equal rows kept around each difference when folding.
 const CONTEXT: usize = 2;
 /// Longer cells are cut, so a wide value cannot push the other side off
@@ -230,14 +231,24 @@ pub fn side_by_side(expected: &Table, got: &Table, order: Order) -> String {
             lines[lo..hi].iter().any(|l| matches!(l, Line::Differs(..)))
         })
         .collect();
-    let fold = lines.len() > MAX_LINES;
+    let fold = lines.len() > FOLD_OVER;
     enum Draw {
         Line(Line),
         Folded(usize),
     }
+    let mut keep: Vec<bool> = near_difference.iter().map(|near| !fold || *near).collect();
+    // Folding fewer than three rows saves nothing: show them.
+    let mut k = 0;
+    while k < keep.len() {
+        let run = keep[k..].iter().take_while(|kept| !**kept).count();
+        if run > 0 && run < 3 {
+            keep[k..k + run].iter_mut().for_each(|kept| *kept = true);
+        }
+        k += run.max(1);
+    }
     let mut draws: Vec<Draw> = Vec::new();
     for (k, line) in lines.iter().enumerate() {
-        if !fold || near_difference[k] {
+        if keep[k] {
             draws.push(Draw::Line(*line));
         } else if let Some(Draw::Folded(n)) = draws.last_mut() {
             *n += 1;
@@ -548,7 +559,25 @@ mod tests {
         let other = Table { columns: want.columns.clone(), rows: vec![vec![Some("w".to_owned())]; 200] };
         let shown = side_by_side(&want, &other, Order::Exact);
         assert!(shown.lines().count() <= MAX_LINES + 4, "\n{shown}");
-        assert!(shown.ends_with("… and 160 rows more, not shown"), "\n{shown}");
+        assert!(shown.ends_with("… and 170 rows more, not shown"), "\n{shown}");
+    }
+
+    #[test]
+    fn a_fold_hides_three_rows_or_more_never_fewer() {
+        let mut want = Table::new(["v"]);
+        for k in 0..30 {
+            want.push([Some(k.to_string())]);
+        }
+        let mut got = want.clone();
+        // Differences at rows 0, 6 and 20: rows 3 (one row) and 9 to 17
+        // (nine rows) are more than two rows from any difference.
+        for k in [0, 6, 20] {
+            got.rows[k] = vec![Some("x".to_owned())];
+        }
+        let shown = side_by_side(&want, &got, Order::Exact);
+        let folds: Vec<&str> = shown.lines().filter(|l| l.contains("the same")).collect();
+        assert_eq!(folds, ["  … 9 rows the same on both sides …", "  … 7 rows the same on both sides …"], "\n{shown}");
+        assert!(shown.lines().any(|l| l.starts_with("  3 ")), "a lone equal row is shown, not folded:\n{shown}");
     }
 
     #[test]

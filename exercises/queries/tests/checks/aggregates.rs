@@ -23,7 +23,7 @@ pub fn course_summary() -> Drill {
     let sum: i64 = roster.iter().flatten().map(|g| *g as i64).sum();
     let summary = |a: i64, b: i64, avg: String| -> Vec<Row> { vec![row![a, b, avg]] };
     let expected = table(&["enrolled", "graded", "average"], summary(enrolled, graded, round_tenths(sum, graded)));
-    Drill::new("12_course_summary.sql", "aggregates.md#count-star-and-count-column", expected, Order::Exact)
+    Drill::new("12_course_summary.sql", "aggregates.md#counting-rows-counting-values", expected, Order::Exact)
         .param(Param::new("bigint", d.course), "a course id")
         .trap(
             summary(graded, graded, round_tenths(sum, graded)),

@@ -142,7 +142,7 @@ impl Drill {
 
     fn called(&self, path: &str) -> String {
         if self.params.is_empty() {
-            return format!("{path}");
+            return path.to_owned();
         }
         let values: Vec<String> = self
             .params
@@ -245,7 +245,7 @@ impl Drill {
 /// PostgreSQL refused or stopped the student's SQL.
 pub fn sql_failure(called: &str, path: &str, sql: &str, e: &sqlx::Error, read: &str) -> ! {
     let error = workbook::migrations::sql_error(e, sql);
-    let mut got = format!("{path}");
+    let mut got = path.to_owned();
     if let Some(p) = &error.position {
         got.push_str(&format!(":{}:{}", p.line, p.column));
     }

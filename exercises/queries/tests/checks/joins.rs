@@ -110,7 +110,7 @@ pub fn department_reach() -> Drill {
     };
     let distinct = |v: &[i64]| v.iter().collect::<BTreeSet<_>>().len();
     let expected = table(&["department", "students"], listed(&|v| Some(distinct(v))));
-    Drill::new("18_department_reach.sql", "joins.md#count-distinct", expected, Order::Exact)
+    Drill::new("18_department_reach.sql", "joins.md#count-each-student-once-distinct", expected, Order::Exact)
         .trap(
             listed(&|v| Some(v.len())),
             "A student in two courses of a department is counted twice: you counted enrollments. \

@@ -42,7 +42,11 @@ pub fn above_average() -> Drill {
 
 pub fn best_in_course() -> Drill {
     let d = dataset();
-    let mut best: BTreeMap<&str, Vec<(i64, i32)>> = BTreeMap::new();
+    // Per course code: its best grade's enrollments, as (student_id, grade).
+    type Best = Vec<(i64, i32)>;
+    // Which of a course's best enrollments a (right or wrong) query keeps.
+    type Pick<'a> = dyn Fn(&[(i64, i32)]) -> Best + 'a;
+    let mut best: BTreeMap<&str, Best> = BTreeMap::new();
     for e in &d.enrollments {
         let Some(g) = e.grade else { continue };
         let code = d.course_by_id(e.course_id).code.as_str();
@@ -56,7 +60,7 @@ pub fn best_in_course() -> Drill {
     for v in best.values_mut() {
         v.sort_unstable();
     }
-    let listed = |pick: &dyn Fn(&[(i64, i32)]) -> Vec<(i64, i32)>| -> Vec<Row> {
+    let listed = |pick: &Pick| -> Vec<Row> {
         best.iter().flat_map(|(code, v)| pick(v).into_iter().map(move |(s, g)| row![*code, s, g])).collect()
     };
     let expected = table(&["code", "student_id", "grade"], listed(&|v| v.to_vec()));
