@@ -394,6 +394,15 @@ fn query_mistakes_are_caught() {
             "drill_25_the_month_query_reads_enrollments_through_your_index",
             &["does not start with enrolled_at"],
         ),
+        // A cheat, not a mistake: the database told never to read a table
+        // straight through, so a non-sargable query walks the whole index.
+        m(
+            "queries",
+            "planner_switched_off",
+            true,
+            "drill_25_the_month_query_reads_enrollments_through_your_index",
+            &["wraps enrolled_at"],
+        ),
         m(
             "queries",
             "no_index",

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use workbook::rows::{Order, Param, Row};
 
-use crate::drill::{Drill, dataset};
+use crate::dataset::Dataset;
+use crate::drill::Drill;
 use crate::filtering::table;
 
 /// `round(x, 1)` of the exact fraction `num / den` (both positive), as
@@ -15,8 +16,7 @@ pub fn round_tenths(num: i64, den: i64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
-pub fn course_summary() -> Drill {
-    let d = dataset();
+pub fn course_summary(d: &Dataset) -> Drill {
     let roster: Vec<Option<i32>> = d.roster(d.course).map(|e| e.grade).collect();
     let enrolled = roster.len() as i64;
     let graded = roster.iter().flatten().count() as i64;
@@ -50,8 +50,7 @@ pub fn course_summary() -> Drill {
         .hint("count(*) AS enrolled, count(grade) AS graded, round(avg(grade), 1) AS average.")
 }
 
-pub fn cohort_sizes() -> Drill {
-    let d = dataset();
+pub fn cohort_sizes(d: &Dataset) -> Drill {
     let mut sizes: BTreeMap<Option<i64>, i64> = BTreeMap::new();
     for s in &d.students {
         *sizes.entry(s.cohort_id).or_default() += 1;
@@ -77,8 +76,7 @@ pub fn cohort_sizes() -> Drill {
         .hint("GROUP BY cohort_id, count(*) AS students, ORDER BY cohort_id (NULL sorts last going up).")
 }
 
-pub fn busy_students() -> Drill {
-    let d = dataset();
+pub fn busy_students(d: &Dataset) -> Drill {
     let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
     for e in &d.enrollments {
         *counts.entry(e.student_id).or_default() += 1;

@@ -101,12 +101,13 @@ const TOPICS: &[&str] = &[
 ];
 
 impl Dataset {
-    /// Draws datasets from `seed` until one has every trap planted.
-    pub fn generate(seed: u64) -> Dataset {
+    /// Draws datasets from `seed` until one has every trap planted and
+    /// `accept`s it.
+    pub fn generate(seed: u64, accept: impl Fn(&Dataset) -> bool) -> Dataset {
         let mut rng = fastrand::Rng::with_seed(seed);
         loop {
             let d = draw(&mut rng, seed);
-            if d.traps_hold() {
+            if d.traps_hold() && accept(&d) {
                 return d;
             }
         }

@@ -3,15 +3,14 @@
 
 use workbook::rows::{Order, Param, Row, Table};
 
-use crate::dataset::Student;
-use crate::drill::{Drill, dataset};
+use crate::dataset::{Dataset, Student};
+use crate::drill::Drill;
 
 fn id_name(students: impl Iterator<Item = impl std::borrow::Borrow<Student>>) -> Vec<Row> {
     students.map(|s| row![s.borrow().id, s.borrow().name.as_str()]).collect()
 }
 
-pub fn department_courses() -> Drill {
-    let d = dataset();
+pub fn department_courses(d: &Dataset) -> Drill {
     let answer = |keep: &dyn Fn(&crate::dataset::Course) -> bool| -> Vec<Row> {
         d.courses.iter().filter(|c| keep(c)).map(|c| row![c.code.as_str(), c.title.as_str(), c.credits]).collect()
     };
@@ -31,8 +30,7 @@ pub fn department_courses() -> Drill {
         .hint("Two conditions, both required: department = $1 AND credits >= $2.")
 }
 
-pub fn missing_email() -> Drill {
-    let d = dataset();
+pub fn missing_email(d: &Dataset) -> Drill {
     let expected = table(&["id", "name"], id_name(d.students.iter().filter(|s| s.email.is_none())));
     Drill::new("02_missing_email.sql", "filtering.md#null-is-not-a-value", expected, Order::Any)
         .trap(
@@ -43,8 +41,7 @@ pub fn missing_email() -> Drill {
         .hint("The students to find are those whose email IS NULL.")
 }
 
-pub fn outside_cohort() -> Drill {
-    let d = dataset();
+pub fn outside_cohort(d: &Dataset) -> Drill {
     let expected = table(&["id", "name"], id_name(d.students.iter().filter(|s| s.cohort_id != Some(d.cohort))));
     Drill::new("03_outside_cohort.sql", "filtering.md#three-valued-logic", expected, Order::Any)
         .param(Param::new("bigint", d.cohort), "a cohort id")
@@ -56,8 +53,7 @@ pub fn outside_cohort() -> Drill {
         .hint("Every student except those in cohort $1, and that includes students whose cohort_id is NULL.")
 }
 
-pub fn contact() -> Drill {
-    let d = dataset();
+pub fn contact(d: &Dataset) -> Drill {
     let answer = |pick: &dyn Fn(&Student) -> Option<String>| -> Vec<Row> {
         d.students.iter().map(|s| row![s.id, s.name.as_str(), pick(s)]).collect()
     };
@@ -83,8 +79,7 @@ pub fn contact() -> Drill {
         .hint("COALESCE(email, personal_email, 'none') AS contact: the first argument that is not NULL.")
 }
 
-pub fn name_search() -> Drill {
-    let d = dataset();
+pub fn name_search(d: &Dataset) -> Drill {
     let f = d.fragment.as_str();
     let expected = table(&["id", "name"], id_name(d.students.iter().filter(|s| s.name.to_lowercase().contains(f))));
     Drill::new("05_name_search.sql", "filtering.md#like-and-ilike", expected, Order::Any)
@@ -101,8 +96,7 @@ pub fn name_search() -> Drill {
         .hint("name ILIKE '%' || $1 || '%' finds $1 anywhere in the name, in any case.")
 }
 
-pub fn letter_grades() -> Drill {
-    let d = dataset();
+pub fn letter_grades(d: &Dataset) -> Drill {
     let answer = |letter: &dyn Fn(Option<i32>) -> &'static str| -> Vec<Row> {
         d.roster(d.course).map(|e| row![e.student_id, e.grade, letter(e.grade)]).collect()
     };
@@ -140,8 +134,7 @@ pub fn letter_grades() -> Drill {
         )
 }
 
-pub fn cities() -> Drill {
-    let d = dataset();
+pub fn cities(d: &Dataset) -> Drill {
     let mut known: Vec<&str> = d.students.iter().filter_map(|s| s.city.as_deref()).collect();
     let every: Vec<Row> = known.iter().map(|c| row![*c]).collect();
     known.sort_unstable();

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use workbook::rows::{Order, Param, Row};
 
-use crate::dataset::Student;
-use crate::drill::{Drill, dataset};
+use crate::dataset::{Dataset, Student};
+use crate::drill::Drill;
 use crate::filtering::table;
 
 /// Students sorted by name, then id.
@@ -17,8 +17,7 @@ fn by_name<'a>(students: impl Iterator<Item = &'a Student>) -> Vec<&'a Student> 
     v
 }
 
-pub fn course_roster() -> Drill {
-    let d = dataset();
+pub fn course_roster(d: &Dataset) -> Drill {
     let course = d.course_by_id(d.course);
     let enrolled: BTreeMap<i64, Option<i32>> = d.roster(d.course).map(|e| (e.student_id, e.grade)).collect();
     let rows: Vec<Row> = by_name(d.students.iter().filter(|s| enrolled.contains_key(&s.id)))
@@ -36,8 +35,7 @@ pub fn course_roster() -> Drill {
         .hint("FROM enrollments JOIN students ON ... JOIN courses ON ... WHERE code = $1 ORDER BY name, student id.")
 }
 
-pub fn course_headcount() -> Drill {
-    let d = dataset();
+pub fn course_headcount(d: &Dataset) -> Drill {
     let mut courses: Vec<_> = d.courses.iter().filter(|c| c.department == d.department).collect();
     courses.sort_by(|a, b| a.code.cmp(&b.code));
     let count = |id: i64| d.roster(id).count() as i64;
@@ -67,8 +65,7 @@ pub fn course_headcount() -> Drill {
         .hint("courses LEFT JOIN enrollments, GROUP BY the course, count(e.student_id) AS students, ORDER BY code.")
 }
 
-pub fn passed_counts() -> Drill {
-    let d = dataset();
+pub fn passed_counts(d: &Dataset) -> Drill {
     let students = by_name(d.students.iter().filter(|s| s.cohort_id == Some(d.cohort)));
     let passed = |s: &Student| d.enrollments.iter().filter(|e| e.student_id == s.id && e.grade >= Some(50)).count();
     let enrolled = |s: &Student| d.enrollments.iter().filter(|e| e.student_id == s.id).count();
@@ -99,8 +96,7 @@ pub fn passed_counts() -> Drill {
         )
 }
 
-pub fn department_reach() -> Drill {
-    let d = dataset();
+pub fn department_reach(d: &Dataset) -> Drill {
     let departments: BTreeSet<&str> = d.courses.iter().map(|c| c.department.as_str()).collect();
     let in_dept = |dept: &str| -> Vec<i64> {
         d.enrollments.iter().filter(|e| d.course_by_id(e.course_id).department == dept).map(|e| e.student_id).collect()
@@ -131,8 +127,7 @@ pub fn department_reach() -> Drill {
         )
 }
 
-pub fn mentors() -> Drill {
-    let d = dataset();
+pub fn mentors(d: &Dataset) -> Drill {
     let mentor = |s: &Student| s.mentor_id.map(|m| d.student(m).name.clone());
     let listed = |keep_unmentored: bool| -> Vec<Row> {
         by_name(d.students.iter())
@@ -151,8 +146,7 @@ pub fn mentors() -> Drill {
         .hint("students s LEFT JOIN students m ON m.id = s.mentor_id, m.name AS mentor, ORDER BY s.name, s.id.")
 }
 
-pub fn never_enrolled() -> Drill {
-    let d = dataset();
+pub fn never_enrolled(d: &Dataset) -> Drill {
     let mut students: Vec<&Student> = d.students.iter().collect();
     students.sort_by_key(|s| s.id);
     let expected = table(
@@ -185,8 +179,7 @@ pub fn never_enrolled() -> Drill {
         .hint("WHERE NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.student_id = s.id) ORDER BY id.")
 }
 
-pub fn mentors_of_nobody() -> Drill {
-    let d = dataset();
+pub fn mentors_of_nobody(d: &Dataset) -> Drill {
     let mentors: BTreeSet<i64> = d.students.iter().filter_map(|s| s.mentor_id).collect();
     let mut students: Vec<&Student> = d.students.iter().filter(|s| !mentors.contains(&s.id)).collect();
     students.sort_by_key(|s| s.id);

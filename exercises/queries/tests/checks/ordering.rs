@@ -5,16 +5,15 @@ use std::cmp::Ordering;
 
 use workbook::rows::{Order, Param, Row};
 
-use crate::dataset::{Enrollment, Student};
-use crate::drill::{Drill, dataset};
+use crate::dataset::{Dataset, Enrollment, Student};
+use crate::drill::Drill;
 use crate::filtering::table;
 
 fn by_name_then_id(a: &&Student, b: &&Student) -> Ordering {
     a.name.cmp(&b.name).then(a.id.cmp(&b.id))
 }
 
-pub fn roll_call() -> Drill {
-    let d = dataset();
+pub fn roll_call(d: &Dataset) -> Drill {
     let mut cohort: Vec<&Student> = d.students.iter().filter(|s| s.cohort_id == Some(d.cohort)).collect();
     let listed = |v: &[&Student]| -> Vec<Row> { v.iter().map(|s| row![s.id, s.name.as_str()]).collect() };
     cohort.sort_by(|a, b| a.name.cmp(&b.name).then(b.id.cmp(&a.id)));
@@ -50,8 +49,7 @@ fn grades(v: &[&Enrollment]) -> Vec<Row> {
     v.iter().map(|e| row![e.student_id, e.grade]).collect()
 }
 
-pub fn gradebook() -> Drill {
-    let d = dataset();
+pub fn gradebook(d: &Dataset) -> Drill {
     let mut roster: Vec<&Enrollment> = d.roster(d.course).collect();
     roster.sort_by(|a, b| gradebook_order(a, b, true, false));
     let nulls_first = grades(&roster);
@@ -74,8 +72,7 @@ pub fn gradebook() -> Drill {
         .hint("ORDER BY grade DESC NULLS LAST, student_id.")
 }
 
-pub fn top_grades() -> Drill {
-    let d = dataset();
+pub fn top_grades(d: &Dataset) -> Drill {
     let mut graded: Vec<&Enrollment> = d.roster(d.course).filter(|e| e.grade.is_some()).collect();
     graded.sort_by(|a, b| gradebook_order(a, b, false, false));
     let n = d.top as usize;
@@ -105,8 +102,7 @@ pub fn top_grades() -> Drill {
         )
 }
 
-pub fn student_page() -> Drill {
-    let d = dataset();
+pub fn student_page(d: &Dataset) -> Drill {
     let mut list: Vec<&Student> = d.students.iter().collect();
     list.sort_by(by_name_then_id);
     let size = d.page_size as usize;

@@ -6,12 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDateTime};
 use workbook::rows::{Order, Param, Row};
 
-use crate::dataset::{Enrollment, timestamptz};
-use crate::drill::{Drill, dataset};
+use crate::dataset::{Dataset, Enrollment, timestamptz};
+use crate::drill::Drill;
 use crate::filtering::table;
 
-pub fn above_average() -> Drill {
-    let d = dataset();
+pub fn above_average(d: &Dataset) -> Drill {
     let mut roster: Vec<&Enrollment> = d.roster(d.course).collect();
     roster.sort_by(|a, b| b.grade.cmp(&a.grade).then(a.student_id.cmp(&b.student_id)));
     let above = |avg: f64| -> Vec<Row> {
@@ -40,8 +39,7 @@ pub fn above_average() -> Drill {
         )
 }
 
-pub fn best_in_course() -> Drill {
-    let d = dataset();
+pub fn best_in_course(d: &Dataset) -> Drill {
     // Per course code: its best grade's enrollments, as (student_id, grade).
     type Best = Vec<(i64, i32)>;
     // Which of a course's best enrollments a (right or wrong) query keeps.
@@ -84,8 +82,7 @@ pub fn best_in_course() -> Drill {
         )
 }
 
-pub fn month_enrollments() -> Drill {
-    let d = dataset();
+pub fn month_enrollments(d: &Dataset) -> Drill {
     let (first, next) = d.month();
     let mut all: Vec<&Enrollment> = d.enrollments.iter().collect();
     all.sort_by(|a, b| {
