@@ -660,6 +660,35 @@ async fn run_chapter(conn: &mut PgConnection, options: &PgConnectOptions, blocks
     run
 }
 
+/// A block's SQL as the reader sees it: every `{{#include file}}` and
+/// `{{#include file:anchor}}` replaced by the text mdBook puts there, so
+/// a chapter can show SQL that lives elsewhere (an exercise's migration)
+/// and still have it run.
+fn expand_includes(code: &str, dir: &Path) -> Result<String, String> {
+    const DIRECTIVE: &str = "{{#include ";
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(start) = rest.find(DIRECTIVE) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + DIRECTIVE.len()..];
+        let end = after.find("}}").ok_or("an include with no closing }}")?;
+        let argument = after[..end].trim();
+        let (file, anchor) = match argument.split_once(':') {
+            Some((f, a)) => (f, Some(a)),
+            None => (argument, None),
+        };
+        let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("includes {file}: {e}"))?;
+        match anchor {
+            None => out.push_str(text.trim_end()),
+            Some(a) => out
+                .push_str(&anchored_text(&text, a).ok_or_else(|| format!("includes {file}:{a}, an anchor it lacks"))?),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// A database of its own for `body`, dropped afterwards even if `body`
 /// panics. Named like the checks' databases (`wbchk_<pid>_…`) so the
 /// checker's sweep recognises one left behind by a killed run.
@@ -729,9 +758,16 @@ fn every_sql_block_in_the_book_runs_as_shown() {
     let mut problems = Vec::new();
     let mut ran = 0;
     for chapter in chapters_in(&book_dir().join("src")) {
-        let (blocks, marker_problems) = code_blocks(&chapter.text);
+        let (mut blocks, marker_problems) = code_blocks(&chapter.text);
         let here = format!("book/src/{}", chapter.rel.display());
         problems.extend(marker_problems.into_iter().map(|p| format!("{here}: {p}")));
+        let dir = chapter.path.parent().expect("a chapter has a directory");
+        for block in blocks.iter_mut().filter(|b| matches!(b.kind, Kind::Sql | Kind::SqlFails)) {
+            match expand_includes(&block.code, dir) {
+                Ok(code) => block.code = code,
+                Err(e) => problems.push(format!("{here}: line {}: {e}", block.line)),
+            }
+        }
         if !blocks.iter().any(|b| matches!(b.kind, Kind::Sql | Kind::SqlFails | Kind::Output)) {
             continue;
         }
@@ -908,6 +944,79 @@ fn every_relative_link_in_the_book_resolves() {
     assert!(problems.is_empty(), "broken links in the book:\n{}", problems.join("\n"));
 }
 
+/// `"page.md#heading"` strings in `text` (a check's source), as
+/// (page, heading).
+fn sections_named_in(text: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices(".md#") {
+        let (Some(start), Some(len)) = (text[..at].rfind('"'), text[at..].find('"')) else { continue };
+        let token = &text[start + 1..at + len];
+        let plain = |c: char| c.is_ascii_alphanumeric() || "_-./#".contains(c);
+        if let Some((page, heading)) = token.split_once('#')
+            && token.chars().all(plain)
+        {
+            found.push((page.to_owned(), heading.to_owned()));
+        }
+    }
+    found
+}
+
+/// Checks send students to `page.md#heading` sections of their chapter
+/// (relative to `book/src/<slug>/`, or from `book/src/`): a renamed
+/// heading would otherwise drop them silently at the top of a page.
+#[test]
+fn every_book_section_a_check_names_exists() {
+    let out = tempfile::tempdir().expect("a temp dir");
+    build_book(out.path());
+    let root = common::workspace_root();
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    let mut sources = Vec::new();
+    for exercise in std::fs::read_dir(root.join("exercises")).expect("reading exercises/").flatten() {
+        let mut stack = vec![exercise.path().join("tests")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    sources.push((exercise.file_name().to_string_lossy().into_owned(), path));
+                }
+            }
+        }
+    }
+    for (slug, path) in sources {
+        let text = std::fs::read_to_string(&path).expect("reading a check");
+        for (page, heading) in sections_named_in(&text) {
+            seen += 1;
+            let rel = page.strip_prefix("book/src/").map_or_else(|| format!("{slug}/{page}"), str::to_owned);
+            let html = out.path().join(&rel).with_extension("html");
+            match html_ids(&html) {
+                None => problems.push(format!("{}: {page}#{heading}: no page book/src/{rel}", path.display())),
+                Some(ids) if !ids.contains(&heading) => {
+                    problems.push(format!("{}: {page}#{heading}: book/src/{rel} has no such heading", path.display()))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(seen > 0, "no check names a book section: is the scan still finding them?");
+    assert!(problems.is_empty(), "checks name book sections that do not exist:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn sections_are_read_from_string_literals_only() {
+    let text = r#"Drill::new("01.sql", "filtering.md#where-picks-the-rows") // see "x.md#not a section"
+        let read = "book/src/queries/joins.md#a-table";"#;
+    assert_eq!(
+        sections_named_in(text),
+        [
+            ("filtering.md".to_owned(), "where-picks-the-rows".to_owned()),
+            ("book/src/queries/joins.md".to_owned(), "a-table".to_owned()),
+        ]
+    );
+}
+
 #[test]
 fn the_link_check_catches_missing_pages_headings_and_files() {
     let root = tempfile::tempdir().expect("a temp dir");
@@ -1056,6 +1165,18 @@ fn code_blocks_are_read_with_their_markers() {
     assert_eq!(blocks[2].indent, "  ");
     assert_eq!(&md[blocks[1].content.clone()], " x\n");
     assert_eq!(problems.len(), 1, "the typo `fail` is reported: {problems:?}");
+}
+
+#[test]
+fn sql_blocks_run_the_text_their_includes_bring_in() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(dir.path().join("s.sql"), "-- ANCHOR: one\nSELECT 1;\n-- ANCHOR_END: one\nSELECT 2;\n").unwrap();
+    let code = "{{#include s.sql:one}}\nSELECT 3;\n{{#include s.sql}}\n";
+    let expanded = expand_includes(code, dir.path()).expect("both includes resolve");
+    assert_eq!(expanded, "SELECT 1;\nSELECT 3;\n-- ANCHOR: one\nSELECT 1;\n-- ANCHOR_END: one\nSELECT 2;\n");
+    assert!(expand_includes("{{#include s.sql:two}}", dir.path()).unwrap_err().contains("s.sql:two"));
+    assert!(expand_includes("{{#include gone.sql}}", dir.path()).unwrap_err().contains("gone.sql"));
+    assert_eq!(expand_includes("SELECT 4;", dir.path()).unwrap(), "SELECT 4;");
 }
 
 #[test]

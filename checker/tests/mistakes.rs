@@ -643,6 +643,146 @@ const RAW_SQL: &[Mistake] = &[
     ),
 ];
 
+const QUERIES: &[Mistake] = &[
+    m(
+        "equals_null",
+        OVER_SOLUTION,
+        "drill_02_students_without_an_email_are_found_with_is_null",
+        &["IS NULL", "never true"],
+    ),
+    m(
+        "not_equal_drops_null",
+        OVER_SOLUTION,
+        "drill_03_everyone_outside_a_cohort_includes_students_with_no_cohort",
+        &["students with no cohort are missing"],
+    ),
+    m(
+        "coalesce_skips_personal",
+        OVER_SOLUTION,
+        "drill_04_every_student_gets_one_contact_address_or_none",
+        &["only a personal address got 'none'"],
+    ),
+    m("like_is_case_sensitive", OVER_SOLUTION, "drill_05_name_search_ignores_case", &["ILIKE"]),
+    m(
+        "case_else_catches_null",
+        OVER_SOLUTION,
+        "drill_06_letter_grades_respect_the_boundaries_and_pending",
+        &["Ungraded enrollments got 'F'"],
+    ),
+    m("distinct_keeps_null", OVER_SOLUTION, "drill_07_each_known_city_appears_once", &["DISTINCT keeps NULL"]),
+    m(
+        "order_by_name_only",
+        OVER_SOLUTION,
+        "drill_08_roll_call_orders_namesakes_by_id",
+        &["share a name", "ORDER BY name, id"],
+    ),
+    m("desc_puts_nulls_first", OVER_SOLUTION, "drill_09_gradebook_puts_the_ungraded_last", &["NULLS LAST"]),
+    m(
+        "limit_drops_ties",
+        OVER_SOLUTION,
+        "drill_10_top_grades_keep_everyone_tied_with_the_last",
+        &["LIMIT", "WITH TIES"],
+    ),
+    m("offset_skips_a_page", OVER_SOLUTION, "drill_11_a_page_of_students_starts_where_the_last_ended", &["OFFSET 0"]),
+    m(
+        "count_column_for_rows",
+        OVER_SOLUTION,
+        "drill_12_course_summary_counts_rows_and_grades_and_averages_them",
+        &["count(grade) counts only"],
+    ),
+    m(
+        "integer_division",
+        OVER_SOLUTION,
+        "drill_12_course_summary_counts_rows_and_grades_and_averages_them",
+        &["an integer divided by an integer"],
+    ),
+    m(
+        "missing_having",
+        OVER_SOLUTION,
+        "drill_14_busy_students_are_filtered_after_grouping",
+        &["HAVING count(*) >= $1"],
+    ),
+    m(
+        "wrong_join_column",
+        OVER_SOLUTION,
+        "drill_15_course_roster_joins_students_to_their_enrollments",
+        &["what each ON compares"],
+    ),
+    m(
+        "inner_join_drops_empty_course",
+        OVER_SOLUTION,
+        "drill_16_course_headcount_keeps_empty_courses_at_zero",
+        &["LEFT JOIN enrollments keeps every course"],
+    ),
+    m(
+        "count_star_after_left_join",
+        OVER_SOLUTION,
+        "drill_16_course_headcount_keeps_empty_courses_at_zero",
+        &["count(*) counts it"],
+    ),
+    m(
+        "where_undoes_left_join",
+        OVER_SOLUTION,
+        "drill_17_passed_counts_keep_students_who_passed_nothing",
+        &["passed nothing are missing", "WHERE e.grade >= 50"],
+    ),
+    m(
+        "distinct_in_the_wrong_place",
+        OVER_SOLUTION,
+        "drill_18_department_reach_counts_each_student_once",
+        &["counted twice", "count(DISTINCT e.student_id)"],
+    ),
+    m(
+        "is_null_on_a_nullable_column",
+        OVER_SOLUTION,
+        "drill_20_students_never_enrolled_are_found_with_not_exists",
+        &["not yet graded"],
+    ),
+    m(
+        "not_in_with_null",
+        OVER_SOLUTION,
+        "drill_21_students_who_mentor_nobody_survive_null_mentor_ids",
+        &["NOT IN", "NULL mentor_id"],
+    ),
+    m(
+        "average_of_every_course",
+        OVER_SOLUTION,
+        "drill_22_grades_above_the_course_average_use_that_course_only",
+        &["every course's"],
+    ),
+    m(
+        "distinct_on_drops_ties",
+        OVER_SOLUTION,
+        "drill_23_best_in_course_keeps_ties_and_skips_ungraded_courses",
+        &["share a course's best grade"],
+    ),
+    m("between_dates", OVER_SOLUTION, "drill_24_a_month_of_enrollments_runs_to_its_last_evening", &["BETWEEN"]),
+    m(
+        "index_never_used",
+        OVER_SOLUTION,
+        "drill_25_the_month_query_reads_enrollments_through_your_index",
+        &["wraps enrolled_at"],
+    ),
+    m(
+        "index_on_the_wrong_column",
+        OVER_SOLUTION,
+        "drill_25_the_month_query_reads_enrollments_through_your_index",
+        &["does not start with enrolled_at"],
+    ),
+    m(
+        "planner_switched_off",
+        OVER_SOLUTION,
+        "drill_25_the_month_query_reads_enrollments_through_your_index",
+        &["wraps enrolled_at"],
+    ),
+    m(
+        "no_index",
+        OVER_SOLUTION,
+        "drill_25_the_month_query_reads_enrollments_through_your_index",
+        &["only the primary key"],
+    ),
+];
+
 #[test]
 fn first_migration_mistakes_are_caught() {
     assert_caught("first_migration", FIRST_MIGRATION);
@@ -701,6 +841,11 @@ fn transactions_mistakes_are_caught() {
 #[test]
 fn raw_sql_mistakes_are_caught() {
     assert_caught("raw_sql", RAW_SQL);
+}
+
+#[test]
+fn queries_mistakes_are_caught() {
+    assert_caught("queries", QUERIES);
 }
 
 /// Runs each mistake of `slug` and fails naming every one that was not

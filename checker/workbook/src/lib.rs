@@ -15,6 +15,7 @@ pub mod exercise;
 mod failure;
 pub mod migrations;
 pub mod report;
+pub mod rows;
 pub mod seeds;
 pub mod source;
 pub mod steps;

@@ -1,0 +1,9 @@
+-- Drill 6: letter grades.
+--
+-- $1 is a course id (bigint).
+-- Every enrollment in course $1 with its letter: 'A' for a grade of 90 or
+-- more, 'B' for 80 to 89, 'C' for 70 to 79, 'F' for less than 70, and
+-- 'pending' when there is no grade yet (grade is NULL).
+-- Columns: student_id, grade, letter. Any order.
+
+SELECT 'write your query here, in place of this line' AS todo;

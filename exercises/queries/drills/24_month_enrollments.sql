@@ -1,0 +1,12 @@
+-- Drill 24: a month of enrollments.
+--
+-- $1 is a date (date). Times are in UTC: the checks' sessions run in UTC.
+-- Every enrollment made during the calendar month that $1 is in: from its
+-- first day at 00:00 up to, but not including, the first day of the next
+-- month at 00:00.
+-- Columns: student_id, course_id, enrolled_at. Ordered by enrolled_at, then
+-- student_id, then course_id.
+-- Drill 25 (migrations/0002_enrollments_month_index.up.sql) indexes for this
+-- query.
+
+SELECT 'write your query here, in place of this line' AS todo;

@@ -1,0 +1,5 @@
+-- Given: don't edit this file.
+DROP TABLE enrollments;
+DROP TABLE courses;
+DROP TABLE students;
+DROP TABLE cohorts;

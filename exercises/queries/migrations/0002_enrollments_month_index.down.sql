@@ -1,0 +1,1 @@
+-- Drill 25: undo the up file: drop the index it creates.

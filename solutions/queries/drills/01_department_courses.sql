@@ -1,0 +1,9 @@
+-- Drill 1: the courses of one department worth at least some credits.
+--
+-- $1 is a department (text), $2 a number of credits (integer).
+-- Return every course of department $1 that is worth $2 credits or more.
+-- Columns: code, title, credits. Any order.
+
+SELECT code, title, credits
+FROM courses
+WHERE department = $1 AND credits >= $2;

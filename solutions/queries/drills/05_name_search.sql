@@ -1,0 +1,10 @@
+-- Drill 5: search by name.
+--
+-- $1 is a piece of a name, in lowercase (text).
+-- Return the students whose name contains $1 anywhere, in any case: 'ann'
+-- finds Ann Berg, JOANNA LIND and Dana Hanno.
+-- Columns: id, name. Any order.
+
+SELECT id, name
+FROM students
+WHERE name ILIKE '%' || $1 || '%';

@@ -1,0 +1,12 @@
+-- Drill 18: how many students each department reaches.
+--
+-- For every department (every department some course has), how many
+-- different students are enrolled in at least one of its courses. A student
+-- in two of its courses counts once; a department nobody takes has 0.
+-- Columns: department, students. Ordered by department.
+
+SELECT c.department, count(DISTINCT e.student_id) AS students
+FROM courses c
+LEFT JOIN enrollments e ON e.course_id = c.id
+GROUP BY c.department
+ORDER BY c.department;

@@ -1,0 +1,10 @@
+-- Drill 19: every student and their mentor.
+--
+-- Every student with the name of their mentor (the student whose id is
+-- their mentor_id), or NULL for students who have no mentor.
+-- Columns: id, name, mentor. Ordered by name, then id.
+
+SELECT s.id, s.name, m.name AS mentor
+FROM students s
+LEFT JOIN students m ON m.id = s.mentor_id
+ORDER BY s.name, s.id;
