@@ -117,6 +117,9 @@ impl NoReply {
 
     fn hint(&self) -> &'static str {
         match self {
+            NoReply::Panicked(p) if p.message.starts_with("not yet implemented") => {
+                "That is one of the starter's todo!()s: replace it with the code its message describes."
+            }
             NoReply::Panicked(_) => {
                 "A panic is not an answer: axum drops the connection and the client gets nothing, not even a \
                  500. Return an error the client can read instead: a Result whose error type implements \
