@@ -236,3 +236,42 @@ fn association_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+#[test]
+fn student_api_mistakes_are_caught() {
+    let s = "student_api";
+    let misses = misses(&[
+        m(s, "created_200", true, "post_creates_a_student_answering_201_with_its_location", &["201 Created", "200 OK"]),
+        m(s, "missing_404", true, "get_returns_the_stored_student_and_404_for_an_unknown_id", &["404", "body: null"]),
+        m(s, "panic_on_bad_json", true, "malformed_json_and_wrong_types_are_400_naming_the_field", &["panicked"]),
+        m(
+            s,
+            "taken_email_500",
+            true,
+            "a_taken_email_is_409_even_when_two_requests_race_for_it",
+            &["409", "EmailTaken"],
+        ),
+        m(
+            s,
+            "keeps_one_connection",
+            true,
+            "a_database_that_goes_away_gives_a_json_error_and_the_server_recovers",
+            &["after the database came back", "from the pool"],
+        ),
+        m(
+            s,
+            "unwrap_database_errors",
+            true,
+            "a_database_that_goes_away_gives_a_json_error_and_the_server_recovers",
+            &["panicked", "the database answers"],
+        ),
+        m(s, "offset_paging", true, "the_listing_pages_by_keyset_with_no_student_skipped_or_repeated", &["skipped"]),
+        m(s, "paging_in_rust", true, "the_listing_pages_by_keyset_with_no_student_skipped_or_repeated", &["rows read"]),
+        m(s, "global_pool", true, "each_app_uses_the_pool_it_was_given", &["global"]),
+        m(s, "pool_of_one", true, "one_slow_request_does_not_hold_up_the_others", &["within 2 s", "held up"]),
+        m(s, "plain_text_errors", true, "every_error_is_a_json_body_never_html_or_plain_text", &["text/plain"]),
+        m(s, "no_validation", true, "invalid_values_are_400_naming_the_field", &["201 Created", "name"]),
+        m(s, "axum_rejections", true, "malformed_json_and_wrong_types_are_400_naming_the_field", &["text/plain"]),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}

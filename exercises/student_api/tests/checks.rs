@@ -634,16 +634,17 @@ fn each_app_uses_the_pool_it_was_given() {
         for (server, name, which) in [(&server_b, &name_b, "second"), (&server_a, &name_a, "first")] {
             let want = &rows[data::int(0..rows.len() as i64) as usize];
             let (reply, sent) = db.wire().during(server.send(Request::get(format!("/students/{}", want.id)))).await;
-            reply.expect_status(200, "A student that exists is 200 OK.");
-            expect_student(&reply, &reply.expect_json("the student"), want);
+            // The pool first: a global pool may lead to another check's
+            // database, where this student is not found.
             let queries = sent.queries();
             if queries.is_empty() {
-                Failure::new(&reply.request)
-                    .expected("its SQL sent through the pool given to app()")
-                    .got("no statement went through that pool")
+                Failure::new(format!("{} on the app built by the {which} of two app() calls", reply.request))
+                    .expected("its SQL sent through the pool given to that app()")
+                    .got(format!("no statement went through that pool; the reply: {}", reply.describe()))
                     .hint(
-                        "Use the pool app() receives, through State: no pool of your own from DATABASE_URL or a \
-                         URL in the code.",
+                        "Use the pool app() receives, through the router's state (.with_state(pool), then \
+                         State(pool) in each handler): not a global (a static or OnceLock an earlier app() call \
+                         filled), and not a pool of your own from DATABASE_URL or a URL in the code.",
                     )
                     .fail();
             }
@@ -667,6 +668,8 @@ fn each_app_uses_the_pool_it_was_given() {
                     .sent(&sent)
                     .fail();
             }
+            reply.expect_status(200, "A student that exists is 200 OK.");
+            expect_student(&reply, &reply.expect_json("the student"), want);
         }
     });
 }
