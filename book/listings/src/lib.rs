@@ -6,4 +6,5 @@ pub mod associations;
 pub mod connect;
 pub mod crud;
 pub mod evolving;
+pub mod http;
 pub mod seeds;
