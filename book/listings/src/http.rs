@@ -72,9 +72,11 @@ async fn create_course(
     body: Result<Json<NewCourseJson>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Json(new) = body?;
+    // ANCHOR: validation
     if !(1..=30).contains(&new.credits) {
         return Err(ApiError::Invalid { field: "credits", problem: "must be from 1 to 30".into() });
     }
+    // ANCHOR_END: validation
     let course = crud::add_course(&pool, &NewCourse { code: new.code, title: new.title, credits: new.credits }).await?;
     let location = format!("/courses/{}", course.code);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(CourseJson::from(course))))
