@@ -107,7 +107,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
     assert!(max >= 5, "connect has its checks: {g:?}");
     assert_eq!(points("ada@uni.example"), max, "the roster renames b_solved, who passes everything: {g:?}");
     let starter = points("c_starter");
-    assert!(starter < max, "{g:?}");
+    assert_eq!(starter, 0, "an untouched starter earns nothing: {g:?}");
     assert_eq!(points("d_cheater"), starter, "editing the checks gains nothing: {g:?}");
     assert_eq!(points("e_broken"), 0, "{g:?}");
     assert!(points("f_hangs") < max && points("g_spins") < max && points("h_floods") < max, "{g:?}");
@@ -218,4 +218,40 @@ fn a_submission_role_cannot_reach_another_submissions_databases() {
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(s).expect("valid base64")
+}
+
+/// Every exercise's untouched starter, graded as a student would hand it
+/// in: not one point anywhere, including checks that only look for
+/// something absent.
+#[test]
+fn untouched_starters_score_nothing_in_any_exercise() {
+    let class = tempfile::tempdir().unwrap();
+    let root = workspace_root();
+    let student = class.path().join("untouched");
+    copy_tree(&root.join("exercises"), &student.join("exercises"));
+    std::fs::copy(root.join("Cargo.toml"), student.join("Cargo.toml")).unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let run = checker()
+        .args(["grade"])
+        .arg(class.path())
+        .arg("--out")
+        .arg(out_dir.path())
+        .args(["--jobs", "1", "--timeout", "60"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let json: serde_json::Value = serde_json::from_str(&read(&out_dir.path().join("grades.json"))).unwrap();
+    let exercises = json[0]["exercises"].as_array().expect("the student's exercises");
+    assert!(exercises.len() >= 6, "every exercise is graded: {json}");
+    for ex in exercises {
+        let passed: Vec<&str> = ex["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["passed"] == true)
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert!(passed.is_empty(), "{}'s starter passes {passed:?}", ex["slug"]);
+        assert_eq!(ex["points"], 0, "{ex}");
+    }
 }

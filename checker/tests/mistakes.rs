@@ -76,6 +76,18 @@ fn misses(mistakes: &[Mistake]) -> Vec<String> {
 }
 
 #[test]
+fn connect_mistakes_are_caught() {
+    let misses = misses(&[m(
+        "connect",
+        "health_check_asks_nothing",
+        true,
+        "health_check_passes_on_a_live_pool",
+        &["without a query answered by the server", "SELECT 1"],
+    )]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
+
+#[test]
 fn migration_mistakes_are_caught() {
     let misses = misses(&[
         m("first_migration", "missing_down", false, "down_leaves_the_schema_exactly_as_it_was", &["has no down file"]),
@@ -116,6 +128,10 @@ fn migration_mistakes_are_caught() {
             "the_up_migration_creates_a_students_table",
             &["create_students.up.sql:4:25", "syntax error"],
         ),
+        // A table with only email: every check of the whole table fails,
+        // not only the one listing the columns.
+        m("first_migration", "only_email", false, "every_column_is_not_null", &["missing: id, name, cohort"]),
+        m("first_migration", "only_email", false, "email_is_unique", &["missing: id, name, cohort"]),
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
@@ -154,6 +170,41 @@ fn crud_mistakes_are_caught() {
             &["in this order"],
         ),
         m("student_directory", "update_no_where", false, "update_with_an_unknown_id_is_none", &["Ok(None)"]),
+        m(
+            "student_directory",
+            "hex_encoded_insert",
+            true,
+            "values_travel_as_bind_parameters_not_inside_the_sql",
+            &["inside the SQL text", "decode("],
+        ),
+        m(
+            "student_directory",
+            "find_filters_in_rust",
+            true,
+            "find_returns_the_student_with_that_id",
+            &["one SELECT with the id", "row(s) back"],
+        ),
+        m(
+            "student_directory",
+            "list_sorted_in_rust",
+            true,
+            "list_returns_every_student_ordered_by_name_then_id",
+            &["in the order the server sent them", "ORDER BY"],
+        ),
+        m(
+            "student_directory",
+            "email_checked_before_insert",
+            true,
+            "duplicate_email_is_rejected_with_email_taken",
+            &["refused by the unique index", "without the database refusing"],
+        ),
+        m(
+            "student_directory",
+            "every_refusal_is_email_taken",
+            true,
+            "duplicate_email_is_rejected_with_email_taken",
+            &["23514", "Map only SQLSTATE 23505"],
+        ),
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }

@@ -307,3 +307,44 @@ fn reset_without_git_history_says_so_and_touches_nothing() {
     assert_eq!(std::fs::read_to_string(&lib).unwrap(), "// my work\n");
     assert!(backups(c, "connect").is_empty());
 }
+
+/// Regression: a second copy of the course sharing the target dir with a
+/// checkout already built by plain cargo (a global CARGO_TARGET_DIR, a
+/// re-clone, an unpacked archive) is checked against its own migrations.
+/// Cargo reuses the first checkout's binary (same crate path, sources no
+/// newer than the build), so a check that baked in the path it was
+/// compiled at would read the first checkout's starter and report 0 of 9.
+#[test]
+fn a_second_copy_sharing_the_target_dir_is_checked_against_its_own_files() {
+    let second = scratch_course();
+    let first = scratch_course();
+    let target = workspace_root().join("target");
+    // The first checkout, built the plain way, after the second was made:
+    // the second's sources are older than this build.
+    let built = std::process::Command::new(env!("CARGO"))
+        .current_dir(first.path())
+        .env("CARGO_TARGET_DIR", &target)
+        .args(["test", "--quiet", "-p", "first_migration", "--test", "checks", "--no-run"])
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let migrations = second.path().join("exercises/first_migration/migrations");
+    for entry in std::fs::read_dir(second.path().join("solutions/first_migration/migrations")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), migrations.join(entry.file_name())).unwrap();
+    }
+    let out = checker()
+        .current_dir(second.path())
+        .env("CARGO_TARGET_DIR", &target)
+        .arg("--database-url")
+        .arg(database_url())
+        .args(["run", "first_migration", "--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let run: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let failed: Vec<&serde_json::Value> =
+        run["checks"].as_array().unwrap().iter().filter(|c| c["status"] != "passed").collect();
+    assert!(failed.is_empty(), "the second copy's own (solved) migrations were not the ones checked: {failed:#?}");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

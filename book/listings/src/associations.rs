@@ -97,7 +97,7 @@ pub async fn books_with_authors_separate(pool: &PgPool) -> Result<Vec<(Book, Aut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use workbook::{check, count};
+    use workbook::check;
 
     async fn library(pool: &PgPool, authors: usize) -> usize {
         sqlx::raw_sql(
@@ -135,12 +135,11 @@ mod tests {
     #[test]
     fn the_three_loaders_agree_and_send_the_statements_the_chapter_says() {
         check(async |db| {
-            let pool = db.pool();
-            let books = library(pool, 7).await;
-
-            let (slow, slow_stmts) = count::statements(books_with_authors_one_by_one(pool)).await;
-            let (joined, joined_stmts) = count::statements(books_with_authors_joined(pool)).await;
-            let (separate, separate_stmts) = count::statements(books_with_authors_separate(pool)).await;
+            let books = library(db.pool(), 7).await;
+            let app = db.app_pool();
+            let (slow, slow_stmts) = db.wire().during(books_with_authors_one_by_one(app)).await;
+            let (joined, joined_stmts) = db.wire().during(books_with_authors_joined(app)).await;
+            let (separate, separate_stmts) = db.wire().during(books_with_authors_separate(app)).await;
             let slow = slow.unwrap();
             assert_eq!(slow.len(), books);
             assert_eq!(joined.unwrap(), slow);
@@ -150,7 +149,7 @@ mod tests {
             assert_eq!(joined_stmts.len(), 1, "{}", joined_stmts.describe(3));
             assert_eq!(separate_stmts.len(), 2, "{}", separate_stmts.describe(3));
             // The second query fetches each author once, not once per book.
-            assert_eq!(separate_stmts.as_slice()[1].rows_returned, 7);
+            assert_eq!(separate_stmts.queries()[1].rows_returned, 7);
         });
     }
 }

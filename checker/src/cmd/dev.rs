@@ -155,6 +155,15 @@ fn starter_problem(run: &ExerciseRun) -> Option<String> {
         Outcome::TimedOut { .. } => Some("timed out".into()),
         Outcome::Checked if run.checks.is_empty() => Some("has no checks".into()),
         Outcome::Checked if run.passed() => Some("passes every check: there is nothing to do".into()),
+        Outcome::Checked if run.passed_count() > 0 => {
+            let passing: Vec<&str> =
+                run.checks.iter().filter(|c| c.status == Status::Passed).map(|c| c.name.as_str()).collect();
+            Some(format!(
+                "passes {} check(s) untouched, so an empty submission would earn points: {}",
+                passing.len(),
+                passing.join(", ")
+            ))
+        }
         Outcome::Checked => {
             let silent: Vec<_> = run
                 .checks

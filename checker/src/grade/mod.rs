@@ -334,6 +334,9 @@ fn check_message(c: &runner::CheckResult) -> String {
         if let Some(g) = &d.got {
             text.push_str(&format!("got:      {g}\n"));
         }
+        if let Some(sql) = &d.sql {
+            text.push_str(&format!("your code sent:\n{sql}\n"));
+        }
         if let Some(h) = &d.hint {
             text.push_str(&format!("hint:     {h}\n"));
         }

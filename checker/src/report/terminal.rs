@@ -82,6 +82,12 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
                         (g, _) => g.clone(),
                     };
                     field(w, "got", got.as_deref())?;
+                    if let Some(sql) = &d.sql {
+                        writeln!(w, "      {}", "your code sent:".dimmed())?;
+                        for line in sql.lines() {
+                            writeln!(w, "        {line}")?;
+                        }
+                    }
                     if let Some(h) = &d.hint {
                         writeln!(w, "      {}  {}", "hint".cyan(), h)?;
                     }

@@ -213,6 +213,7 @@ fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Detail {
         got: Some(got),
         hint: Some(hint.into()),
         location: None,
+        sql: None,
     }
 }
 

@@ -41,6 +41,9 @@ pub struct Detail {
     pub got: Option<String>,
     pub hint: Option<String>,
     pub location: Option<String>,
+    /// The SQL the student's code sent, as the check's relay recorded it.
+    #[serde(default)]
+    pub sql: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -206,10 +206,14 @@ async fn setup() -> Db {
 }
 
 async fn teardown(db: Db) {
+    // Bounded: closing waits for connections to come back, and code under
+    // test may hold one forever (a leak is what some lessons are about).
+    // DROP DATABASE ... WITH (FORCE) ends whatever is still connected.
+    let limit = Duration::from_secs(2);
     if let Some(app) = db.app_pool.get() {
-        app.close().await;
+        let _ = tokio::time::timeout(limit, app.close()).await;
     }
-    db.pool.close().await;
+    let _ = tokio::time::timeout(limit, db.pool.close()).await;
     // A fresh admin connection: the one used at setup may have timed out
     // while a long check ran.
     if let Ok(mut admin_conn) = admin::admin_connection().await {

@@ -9,10 +9,9 @@
 mod admin;
 pub mod catalog;
 mod check;
-pub mod count;
 pub mod data;
-pub mod exercise;
 pub mod env;
+pub mod exercise;
 mod failure;
 pub mod migrations;
 pub mod seeds;

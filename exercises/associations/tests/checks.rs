@@ -12,13 +12,8 @@ use associations::{
     Comment, Post, PostWithTags, Tag, User, UserWithPosts, UserWithPostsAndComments, posts_with_tags,
     users_with_a_post_tagged, users_with_posts_and_comments, users_with_posts_batched, users_with_posts_joined,
 };
-use workbook::count::{self, Statements};
+use workbook::wire::Traffic;
 use workbook::{Db, Failure, check, data};
-
-const MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-
-/// How many statements a failure message lists before "… and N more".
-const SHOWN: usize = 6;
 
 // ---------------------------------------------------------------------------
 // The schema: foreign keys, their ON DELETE rules, their indexes.
@@ -84,7 +79,7 @@ const ASSOCIATIONS: [Association; 5] = [
 #[test]
 fn every_association_is_a_foreign_key_with_its_on_delete_rule() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let found = foreign_keys(&db).await;
         let mut problems = Vec::new();
         for a in &ASSOCIATIONS {
@@ -124,7 +119,7 @@ fn every_association_is_a_foreign_key_with_its_on_delete_rule() {
 #[test]
 fn every_foreign_key_column_has_an_index() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let mut missing = Vec::new();
         for a in &ASSOCIATIONS {
             if !has_leading_index(&db, a.table, a.column).await {
@@ -151,7 +146,7 @@ fn every_foreign_key_column_has_an_index() {
 #[test]
 fn deleting_a_user_deletes_their_posts_and_the_comments_on_them() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let mut blog = Blog::generate(data::int(8..15) as usize, 2);
         let victim = blog.heavy_user();
         let other = blog.someone_else(victim.id);
@@ -202,7 +197,7 @@ fn deleting_a_user_deletes_their_posts_and_the_comments_on_them() {
 #[test]
 fn deleting_a_user_keeps_their_comments_elsewhere_without_an_author() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let mut blog = Blog::generate(data::int(8..15) as usize, 2);
         let victim = blog.heavy_user();
         let other = blog.someone_else(victim.id);
@@ -240,7 +235,7 @@ fn deleting_a_user_keeps_their_comments_elsewhere_without_an_author() {
 #[test]
 fn a_tag_still_on_a_post_cannot_be_deleted() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let blog = Blog::generate(data::int(8..15) as usize, 2);
         blog.insert(&db).await;
         let (tag, uses) = blog.most_used_tag();
@@ -279,7 +274,7 @@ fn a_tag_still_on_a_post_cannot_be_deleted() {
 #[test]
 fn deleting_a_post_removes_its_tag_links_and_keeps_the_tags() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let blog = Blog::generate(data::int(8..15) as usize, 2);
         blog.insert(&db).await;
         let (post, tags) = blog.most_tagged_post();
@@ -314,7 +309,7 @@ fn deleting_a_post_removes_its_tag_links_and_keeps_the_tags() {
 fn users_with_posts_joined_gives_each_user_exactly_their_posts() {
     check(async |db| {
         let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
-        let got = ok("users_with_posts_joined(&pool)", users_with_posts_joined(db.pool()).await);
+        let got = ok("users_with_posts_joined(&pool)", users_with_posts_joined(db.app_pool()).await);
         // Users without posts are the next check's business.
         let with_posts =
             |list: Vec<UserWithPosts>| list.into_iter().filter(|u| !u.posts.is_empty()).collect::<Vec<_>>();
@@ -330,7 +325,7 @@ fn users_with_posts_joined_gives_each_user_exactly_their_posts() {
 fn users_with_posts_joined_keeps_users_who_have_no_posts() {
     check(async |db| {
         let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
-        let got = ok("users_with_posts_joined(&pool)", users_with_posts_joined(db.pool()).await);
+        let got = ok("users_with_posts_joined(&pool)", users_with_posts_joined(db.app_pool()).await);
         expect_childless_kept("users_with_posts_joined(&pool)", &got, &blog.users_with_posts());
     });
 }
@@ -339,7 +334,7 @@ fn users_with_posts_joined_keeps_users_who_have_no_posts() {
 fn users_with_posts_joined_takes_one_statement() {
     check(async |db| {
         let blog = Blog::new_in(&db, data::int(40..61) as usize, 3).await;
-        let (got, stmts) = count::statements(users_with_posts_joined(db.pool())).await;
+        let (got, stmts) = db.wire().during(users_with_posts_joined(db.app_pool())).await;
         let called = format!("users_with_posts_joined(&pool) with {} users", blog.users.len());
         ok(&called, got);
         expect_statements(&called, &stmts, 1..=1, "1 statement: users LEFT JOIN posts", blog.users.len());
@@ -356,10 +351,20 @@ fn users_with_posts_batched_loads_the_requested_users_with_their_posts() {
         let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
         let ids = blog.some_user_ids();
         let called = format!("users_with_posts_batched(&pool, &{})", short_list(&ids));
-        let got = ok(&called, users_with_posts_batched(db.pool(), &ids).await);
+        let (got, stmts) = db.wire().during(users_with_posts_batched(db.app_pool(), &ids)).await;
+        let got = ok(&called, got);
         let want: Vec<UserWithPosts> =
             blog.users_with_posts().into_iter().filter(|u| ids.contains(&u.user.id)).collect();
         compare_users_with_posts(&called, &got, &want);
+        // The starter's loop already gets this answer; the lesson is to get
+        // it in two statements, so only that earns the point.
+        expect_statements(
+            &called,
+            &stmts,
+            2..=2,
+            "the same answer in 2 statements: the users, then their posts",
+            ids.len(),
+        );
     });
 }
 
@@ -369,13 +374,14 @@ fn users_with_posts_batched_takes_one_statement_per_collection_not_per_user() {
         let blog = Blog::new_in(&db, data::int(40..61) as usize, 3).await;
         let mut ids: Vec<i64> = blog.users.iter().map(|u| u.id).collect();
         data_shuffle(&mut ids);
-        let (got, stmts) = count::statements(users_with_posts_batched(db.pool(), &ids)).await;
+        let (got, stmts) = db.wire().during(users_with_posts_batched(db.app_pool(), &ids)).await;
         let called = format!("users_with_posts_batched(&pool, &ids) with {} users", ids.len());
         ok(&called, got);
         if stmts.len() == 1 {
             Failure::new(&called)
                 .expected("2 statements: one for the users, one for all of their posts")
-                .got(format!("1 statement:{}", stmts.describe(SHOWN)))
+                .got("1 statement: the one listed under \"your code sent\"")
+                .sent(&stmts)
                 .hint(
                     "This function practises the other strategy (Sequelize's `separate: true`): a second query \
                      for the posts, WHERE user_id = ANY($1). The join belongs in users_with_posts_joined.",
@@ -398,7 +404,7 @@ fn users_with_posts_batched_fetches_only_the_posts_of_those_users() {
         let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
         let ids = blog.some_user_ids();
         let posts: usize = ids.iter().map(|id| blog.posts_of(*id).len()).sum();
-        let (got, stmts) = count::statements(users_with_posts_batched(db.pool(), &ids)).await;
+        let (got, stmts) = db.wire().during(users_with_posts_batched(db.app_pool(), &ids)).await;
         let called =
             format!("users_with_posts_batched(&pool, &ids) with {} of the {} users", ids.len(), blog.users.len());
         ok(&called, got);
@@ -407,13 +413,15 @@ fn users_with_posts_batched_fetches_only_the_posts_of_those_users() {
         if stmts.rows_returned() > bound {
             Failure::new(&called)
                 .expected(format!("at most {bound} rows over the wire: {} users and their {posts} posts", ids.len()))
-                .got(format!("{} rows:{}", stmts.rows_returned(), stmts.describe(SHOWN)))
+                .got(format!("{} rows, from the statements listed under \"your code sent\"", stmts.rows_returned()))
+                .sent(&stmts)
                 .hint(
                     "The database filters far better than Rust does: ask only for the posts of the users you \
                      loaded, WHERE user_id = ANY($1) with their ids bound as a slice.",
                 )
                 .fail();
         }
+        expect_statements(&called, &stmts, 2..=2, "2 statements: the users, then their posts", ids.len());
     });
 }
 
@@ -425,7 +433,7 @@ fn users_with_posts_batched_fetches_only_the_posts_of_those_users() {
 fn users_with_posts_and_comments_loads_both_collections() {
     check(async |db| {
         let blog = Blog::new_in(&db, data::int(10..20) as usize, 4).await;
-        let got = ok("users_with_posts_and_comments(&pool)", users_with_posts_and_comments(db.pool()).await);
+        let got = ok("users_with_posts_and_comments(&pool)", users_with_posts_and_comments(db.app_pool()).await);
         compare_users_with_posts_and_comments(
             "users_with_posts_and_comments(&pool)",
             &got,
@@ -439,7 +447,7 @@ fn users_with_posts_and_comments_sends_no_more_rows_than_it_loads() {
     check(async |db| {
         // Few users, several of them prolific: where a join multiplies.
         let blog = Blog::new_in(&db, data::int(6..10) as usize, 4).await;
-        let (got, stmts) = count::statements(users_with_posts_and_comments(db.pool())).await;
+        let (got, stmts) = db.wire().during(users_with_posts_and_comments(db.app_pool())).await;
         let called = format!("users_with_posts_and_comments(&pool) with {} users", blog.users.len());
         ok(&called, got);
         expect_some_statements(&called, &stmts);
@@ -454,7 +462,8 @@ fn users_with_posts_and_comments_sends_no_more_rows_than_it_loads() {
                     blog.users.len(),
                     blog.posts.len()
                 ))
-                .got(format!("{} rows:{}", stmts.rows_returned(), stmts.describe(SHOWN)))
+                .got(format!("{} rows, from the statements listed under \"your code sent\"", stmts.rows_returned()))
+                .sent(&stmts)
                 .hint(format!(
                     "That is a Cartesian blow-up: one join of users to posts AND to comments pairs every post \
                      with every comment of the same user. User {} alone has {p} posts and {c} comments: {} rows \
@@ -472,7 +481,7 @@ fn users_with_posts_and_comments_sends_no_more_rows_than_it_loads() {
 fn users_with_posts_and_comments_takes_at_most_three_statements() {
     check(async |db| {
         let blog = Blog::new_in(&db, data::int(40..61) as usize, 3).await;
-        let (got, stmts) = count::statements(users_with_posts_and_comments(db.pool())).await;
+        let (got, stmts) = db.wire().during(users_with_posts_and_comments(db.app_pool())).await;
         let called = format!("users_with_posts_and_comments(&pool) with {} users", blog.users.len());
         ok(&called, got);
         expect_statements(&called, &stmts, 1..=3, "at most 3 statements: users, posts, comments", blog.users.len());
@@ -486,12 +495,12 @@ fn users_with_posts_and_comments_takes_at_most_three_statements() {
 #[test]
 fn users_with_a_post_tagged_keeps_all_their_posts() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let mut blog = Blog::generate(data::int(20..40) as usize, 3);
         let tag = blog.tag_some_posts_of_a_heavy_user();
         blog.insert(&db).await;
         let called = format!("users_with_a_post_tagged(&pool, {:?})", tag.name);
-        let got = ok(&called, users_with_a_post_tagged(db.pool(), &tag.name).await);
+        let got = ok(&called, users_with_a_post_tagged(db.app_pool(), &tag.name).await);
         compare_users_with_posts(&called, &got, &blog.users_with_a_post_tagged(tag.id));
     });
 }
@@ -499,12 +508,12 @@ fn users_with_a_post_tagged_keeps_all_their_posts() {
 #[test]
 fn users_with_a_post_tagged_takes_at_most_two_statements() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let mut blog = Blog::generate(data::int(40..61) as usize, 3);
         let tag = blog.tag_some_posts_of_a_heavy_user();
         blog.insert(&db).await;
         let called = format!("users_with_a_post_tagged(&pool, {:?})", tag.name);
-        let (got, stmts) = count::statements(users_with_a_post_tagged(db.pool(), &tag.name)).await;
+        let (got, stmts) = db.wire().during(users_with_a_post_tagged(db.app_pool(), &tag.name)).await;
         let found = ok(&called, got).len();
         expect_statements(&called, &stmts, 1..=2, "at most 2 statements", found);
     });
@@ -520,7 +529,7 @@ fn posts_with_tags_loads_tags_through_the_join_table() {
         let blog = Blog::new_in(&db, data::int(10..20) as usize, 3).await;
         let user = blog.heavy_user();
         let called = format!("posts_with_tags(&pool, {})", user.id);
-        let got = ok(&called, posts_with_tags(db.pool(), user.id).await);
+        let got = ok(&called, posts_with_tags(db.app_pool(), user.id).await);
         compare_posts_with_tags(&called, &got, &blog.posts_with_tags(user.id));
     });
 }
@@ -532,7 +541,7 @@ fn posts_with_tags_takes_at_most_two_statements() {
         let user = blog.heavy_user();
         let posts = blog.posts_of(user.id).len();
         let called = format!("posts_with_tags(&pool, {}) for a user with {posts} posts", user.id);
-        let (got, stmts) = count::statements(posts_with_tags(db.pool(), user.id)).await;
+        let (got, stmts) = db.wire().during(posts_with_tags(db.app_pool(), user.id)).await;
         ok(&called, got);
         expect_statements(
             &called,
@@ -552,7 +561,7 @@ fn posts_with_tags_takes_at_most_two_statements() {
 /// rows the first query fans out over, to name an N+1 when it is one.
 fn expect_statements(
     called: &str,
-    stmts: &Statements,
+    stmts: &Traffic,
     allowed: std::ops::RangeInclusive<usize>,
     expected: &str,
     parents: usize,
@@ -572,19 +581,20 @@ fn expect_statements(
     };
     Failure::new(called)
         .expected(expected)
-        .got(format!("{} statements:{}", stmts.len(), stmts.describe(SHOWN)))
+        .got(format!("{} statements: every one is listed under \"your code sent\"", stmts.len()))
+        .sent(stmts)
         .hint(hint)
         .fail();
 }
 
-/// The counter only sees statements run on the task that calls the code
-/// under test; none at all means they ran elsewhere, uncounted.
-fn expect_some_statements(called: &str, stmts: &Statements) {
+/// None at all means the function answered without asking the database
+/// (or asked another one than the pool it was given).
+fn expect_some_statements(called: &str, stmts: &Traffic) {
     if stmts.is_empty() {
         Failure::new(called)
             .expected("to see the statements your code sends")
             .got("no statements at all")
-            .hint("Await your queries in the function itself; the check cannot count queries run in a tokio::spawn'ed task.")
+            .hint("Run the queries on the pool you are given: the check sees every statement sent through it.")
             .fail();
     }
 }
@@ -817,7 +827,7 @@ struct Blog {
 impl Blog {
     /// Migrates, generates and inserts: the usual start of a check.
     async fn new_in(db: &Db, users: usize, heavy: usize) -> Blog {
-        db.migrate(MIGRATIONS).await;
+        db.migrate(workbook::exercise::path("migrations")).await;
         let blog = Blog::generate(users, heavy);
         blog.insert(db).await;
         blog

@@ -11,7 +11,8 @@ fn connect_opens_a_pool_to_the_database_in_database_url() {
     check(async |db| {
         // The database's name is new on every run: only code that reads
         // DATABASE_URL can land in it.
-        let result = env::with_var("DATABASE_URL", Some(db.url()), async || connect().await).await;
+        let url = db.app_url();
+        let result = env::with_var("DATABASE_URL", Some(&url), async || connect().await).await;
         let pool = match result {
             Ok(pool) => pool,
             Err(e) => Failure::new("connect() with DATABASE_URL set to a fresh database")
@@ -123,10 +124,20 @@ fn connect_to_gives_up_within_five_seconds() {
 #[test]
 fn health_check_passes_on_a_live_pool() {
     check(async |db| {
-        if let Err(e) = health_check(db.pool()).await {
+        let (result, sent) = db.wire().during(health_check(db.app_pool())).await;
+        if let Err(e) = result {
             Failure::new("health_check(&pool) on a working database")
                 .expected("Ok(())")
                 .got(format!("Err({e})"))
+                .fail();
+        }
+        // Ok(()) alone proves nothing: the server must have answered.
+        if !sent.queries().iter().any(|s| s.rows_returned > 0 && s.error.is_none()) {
+            Failure::new("health_check(&pool) on a working database")
+                .expected("a query sent to the server, and its answer (a row) back: that is what proves it is up")
+                .got("Ok(()) without a query answered by the server")
+                .sent(&sent)
+                .hint("Run SELECT 1 on the pool: sqlx::query_scalar::<_, i32>(\"SELECT 1\").fetch_one(pool).await?")
                 .fail();
         }
     });
@@ -149,9 +160,19 @@ fn health_check_fails_on_a_closed_pool() {
 
 #[test]
 fn no_database_url_is_written_into_the_code() {
-    check(async |_db| {
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
-        let hits = workbook::source::grep(src, &["postgres://", "postgresql://"]);
+    check(async |db| {
+        // No URL in the code counts only for code that connects: it must
+        // find its database through DATABASE_URL.
+        let url = db.app_url();
+        match env::with_var("DATABASE_URL", Some(&url), async || connect().await).await {
+            Ok(pool) => pool.close().await,
+            Err(e) => Failure::new("connect() with DATABASE_URL set to a fresh database")
+                .expected("Ok(pool), reading the URL from DATABASE_URL")
+                .got(format!("Err({e:?})"))
+                .hint("Make connect() work first: database_url(), then connect_to(&url).")
+                .fail(),
+        }
+        let hits = workbook::source::grep(workbook::exercise::path("src"), &["postgres://", "postgresql://"]);
         if let Some(hit) = hits.first() {
             Failure::new("reading your source for connection URLs")
                 .expected("no URL in the code: credentials belong in the environment")

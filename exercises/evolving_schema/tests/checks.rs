@@ -16,7 +16,7 @@ use workbook::steps::{Steps, table_rows};
 use workbook::{Db, Failure, check, data};
 
 fn migrations_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations")
+    workbook::exercise::path("migrations")
 }
 
 /// Applies every migration up to `version`, failing the check with

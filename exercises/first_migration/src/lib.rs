@@ -6,7 +6,3 @@
 //! Read the chapter "Tables and migrations" in the book first; the checks
 //! apply your migration to a fresh database, look at the table PostgreSQL
 //! built, revert it, and apply it again.
-
-/// Where this exercise's migrations live, for the checks and for
-/// `cargo checker migrate first_migration up`.
-pub const MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");

@@ -5,7 +5,8 @@
 //! database and ask PostgreSQL's catalog what it built, then revert them
 //! and compare the whole schema with how it was before.
 
-use first_migration::MIGRATIONS;
+use std::path::PathBuf;
+
 use workbook::catalog::{self, Column, ConstraintKind, Snapshot};
 use workbook::migrations::{self, MigrationFile};
 use workbook::{Db, Failure, check, data};
@@ -24,7 +25,28 @@ const COLUMNS: [(&str, &str); 6] = [
 #[test]
 fn the_up_migration_creates_a_students_table() {
     check(async |db| {
-        students(&db).await;
+        complete_students(&db).await;
+        // A table that can hold a student: the row the application will
+        // write goes in, and the database numbers it.
+        let (name, cohort, email) = (data::name(), data::word(6), data::email());
+        let inserted: Result<i64, sqlx::Error> =
+            sqlx::query_scalar("INSERT INTO students (name, cohort, email) VALUES ($1, $2, $3) RETURNING id")
+                .bind(&name)
+                .bind(&cohort)
+                .bind(&email)
+                .fetch_one(db.pool())
+                .await;
+        if let Err(e) = inserted {
+            Failure::new(format!(
+                "INSERT INTO students (name, cohort, email) VALUES ('{name}', '{cohort}', '{email}')"
+            ))
+            .expected("a new row, numbered by the database")
+            .got(e.to_string())
+            .hint(
+                "Every column the INSERT leaves out needs a default: a generated id, DEFAULT now() for the timestamps.",
+            )
+            .fail();
+        }
     });
 }
 
@@ -111,8 +133,12 @@ fn every_column_has_the_expected_type() {
 #[test]
 fn every_column_is_not_null() {
     check(async |db| {
-        let cols = students(&db).await;
-        let nullable: Vec<&str> = cols.iter().filter(|c| !c.not_null).map(|c| c.name.as_str()).collect();
+        let cols = complete_students(&db).await;
+        let nullable: Vec<&str> = cols
+            .iter()
+            .filter(|c| !c.not_null && COLUMNS.iter().any(|(n, _)| *n == c.name))
+            .map(|c| c.name.as_str())
+            .collect();
         if !nullable.is_empty() {
             Failure::new("the NOT NULL constraints of students")
                 .expected("every column NOT NULL: a student always has a name, a cohort, an email and timestamps")
@@ -130,7 +156,7 @@ fn every_column_is_not_null() {
 #[test]
 fn id_is_a_primary_key_the_database_generates() {
     check(async |db| {
-        let cols = students(&db).await;
+        let cols = complete_students(&db).await;
         let constraints = catalog::constraints(db.pool(), "students").await.unwrap_or_else(|e| catalog_error(e));
         let pk = constraints.iter().find(|c| c.kind == ConstraintKind::PrimaryKey);
         match pk {
@@ -165,7 +191,7 @@ fn id_is_a_primary_key_the_database_generates() {
 #[test]
 fn created_at_and_updated_at_default_to_now() {
     check(async |db| {
-        let cols = students(&db).await;
+        let cols = complete_students(&db).await;
         for name in ["created_at", "updated_at"] {
             match cols.iter().find(|c| c.name == name) {
                 None => Failure::new("the columns of students")
@@ -215,7 +241,28 @@ fn created_at_and_updated_at_default_to_now() {
 #[test]
 fn email_is_unique() {
     check(async |db| {
-        students(&db).await;
+        complete_students(&db).await;
+        // First the behaviour: the same email twice is refused.
+        let email = data::email();
+        let insert = "INSERT INTO students (name, cohort, email) VALUES ($1, $2, $3)";
+        for attempt in 0..2 {
+            let result =
+                sqlx::query(insert).bind(data::name()).bind(data::word(5)).bind(&email).execute(db.pool()).await;
+            match (attempt, result) {
+                (0, Err(e)) => {
+                    Failure::new(format!("INSERT INTO students (name, cohort, email) VALUES (.., .., '{email}')"))
+                        .expected("a new row")
+                        .got(e.to_string())
+                        .fail()
+                }
+                (1, Ok(_)) => Failure::new(format!("inserting a second student with the email '{email}'"))
+                    .expected("refused: duplicate key value violates unique constraint (SQLSTATE 23505)")
+                    .got("the row went in: two students now share an email")
+                    .hint("Write UNIQUE after email's type: `email text NOT NULL UNIQUE`.")
+                    .fail(),
+                _ => {}
+            }
+        }
         let indexes = catalog::indexes(db.pool(), "students").await.unwrap_or_else(|e| catalog_error(e));
         // A UNIQUE constraint brings its own unique index, so looking at
         // indexes covers both spellings. Partial ones don't count: they
@@ -248,14 +295,14 @@ fn down_leaves_the_schema_exactly_as_it_was() {
         // so each down can be held to undoing exactly its own up.
         let mut before = vec![snapshot(&db).await];
         for file in &files {
-            if let Err(e) = migrations::up_to(db.url(), MIGRATIONS.as_ref(), file.version).await {
+            if let Err(e) = migrations::up_to(db.url(), &migrations_dir(), file.version).await {
                 migrations::failure(format!("applying {}", name_of(&file.up)), &e).fail();
             }
             before.push(snapshot(&db).await);
         }
-        students(&db).await;
+        complete_students(&db).await;
         for (i, file) in files.iter().enumerate().rev() {
-            let reverted = migrations::down_last(db.url(), MIGRATIONS.as_ref()).await;
+            let reverted = migrations::down_last(db.url(), &migrations_dir()).await;
             match reverted {
                 Ok(Some(m)) if m.version == file.version => {}
                 Ok(other) => Failure::new("reverting the newest migration")
@@ -288,13 +335,12 @@ fn down_leaves_the_schema_exactly_as_it_was() {
 #[test]
 fn up_works_again_after_down() {
     check(async |db| {
-        db.migrate(MIGRATIONS).await;
-        students(&db).await;
+        complete_students(&db).await;
         let first = snapshot(&db).await;
-        if let Err(e) = migrations::down_to(db.url(), MIGRATIONS.as_ref(), 0).await {
+        if let Err(e) = migrations::down_to(db.url(), &migrations_dir(), 0).await {
             migrations::failure("reverting every migration", &e).fail();
         }
-        if let Err(e) = migrations::up(db.url(), MIGRATIONS.as_ref()).await {
+        if let Err(e) = migrations::up(db.url(), &migrations_dir()).await {
             migrations::failure("applying the migrations again after reverting them", &e)
                 .hint(
                     "If PostgreSQL says something \"already exists\", your down file left it behind: \
@@ -318,7 +364,7 @@ fn up_works_again_after_down() {
 /// the check, with what the database has instead, if there is no such
 /// table.
 async fn students(db: &Db) -> Vec<Column> {
-    db.migrate(MIGRATIONS).await;
+    db.migrate(migrations_dir()).await;
     let cols = catalog::columns(db.pool(), "students").await.unwrap_or_else(|e| catalog_error(e));
     if !cols.is_empty() {
         return cols;
@@ -343,8 +389,32 @@ async fn students(db: &Db) -> Vec<Column> {
         .fail()
 }
 
+/// The exercise's migrations, read from the copy being checked.
+fn migrations_dir() -> PathBuf {
+    workbook::exercise::path("migrations")
+}
+
+/// Like [`students`], and fails unless every expected column is there:
+/// what each check judges is a property of the whole table, so a table
+/// missing columns earns none of them.
+async fn complete_students(db: &Db) -> Vec<Column> {
+    let cols = students(db).await;
+    let missing: Vec<&str> = COLUMNS.iter().map(|(n, _)| *n).filter(|n| !cols.iter().any(|c| c.name == *n)).collect();
+    if !missing.is_empty() {
+        Failure::new("the columns of students after your up migration")
+            .expected(format!("all of {}", COLUMNS.map(|(n, _)| n).join(", ")))
+            .got(format!("missing: {}", missing.join(", ")))
+            .hint(
+                "This check judges the whole table, so it needs every column first: add the missing ones to the \
+                 CREATE TABLE (students_has_exactly_the_expected_columns says what is there).",
+            )
+            .fail();
+    }
+    cols
+}
+
 fn migration_files() -> Vec<MigrationFile> {
-    match migrations::files(MIGRATIONS.as_ref()) {
+    match migrations::files(&migrations_dir()) {
         Ok(files) => files,
         Err(e) => migrations::failure("reading migrations/", &e).fail(),
     }

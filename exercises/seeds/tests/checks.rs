@@ -16,8 +16,10 @@ use workbook::{Db, Failure, check, data};
 const ADMIN_EMAIL: &str = "admin@workbook.example";
 const COHORTS: [(&str, &str); 2] = [("staff", "Staff"), ("waitlist", "Waiting list")];
 
+/// A directory of the exercise being checked (read at run time, so a
+/// binary built in another checkout still reads this one's files).
 fn dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name)
+    workbook::exercise::path(name)
 }
 
 /// Runs `seed up`, failing the check with the engine's error.

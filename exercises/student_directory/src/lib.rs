@@ -12,9 +12,6 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-/// Where this exercise's migrations live.
-pub const MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-
 /// One row of the `students` table.
 //
 // TODO: also derive `sqlx::FromRow`, so `sqlx::query_as` can build a

@@ -9,7 +9,8 @@
 use std::fmt::Debug;
 
 use chrono::{DateTime, Utc};
-use student_directory::{DirectoryError, MIGRATIONS, NewStudent, Student, create, delete, find, list, update};
+use student_directory::{DirectoryError, NewStudent, Student, create, delete, find, list, update};
+use workbook::wire::{Traffic, Value};
 use workbook::{Db, Failure, check, data};
 
 #[test]
@@ -61,12 +62,26 @@ fn find_returns_the_student_with_that_id() {
         let rows = insert_students(&db, data::int(3..7) as usize).await;
         for want in &rows {
             let called = format!("find(&pool, {})", want.id);
-            let got = ok(&called, find(pool, want.id).await);
+            let (got, sent) = db.wire().during(find(pool, want.id)).await;
+            let got = ok(&called, got);
             if got.as_ref() != Some(want) {
                 Failure::new(called)
                     .expected(format!("Some({want:?})"))
                     .got(format!("{got:?}"))
                     .hint("Select the row WHERE id = $1 and bind the id.")
+                    .fail();
+            }
+            // The database finds the row: one statement, the id bound, one
+            // row back, not the whole table filtered in Rust.
+            if sent.len() != 1 || sent.rows_returned() > 1 || !sent.bound(want.id) {
+                Failure::new(&called)
+                    .expected(format!("one SELECT with the id {} bound as $1, and at most one row sent back", want.id))
+                    .got(format!("{} statement(s), {} row(s) back", sent.len(), sent.rows_returned()))
+                    .sent(&sent)
+                    .hint(
+                        "Let PostgreSQL find the row: SELECT ... FROM students WHERE id = $1 with .bind(id). \
+                         Loading every student to pick one in Rust costs a full table over the wire.",
+                    )
                     .fail();
             }
         }
@@ -147,7 +162,8 @@ async fn expect_listed_in_order(db: &Db, what: &str) {
     .map(student)
     .collect();
     let called = format!("list(&pool) with {} {what}", want.len());
-    let got = ok(&called, list(db.pool()).await);
+    let (got, sent) = db.wire().during(list(db.app_pool())).await;
+    let got = ok(&called, got);
     if got != want {
         let order = |v: &[Student]| v.iter().map(|s| format!("{} #{}", s.name, s.id)).collect::<Vec<_>>().join(", ");
         let hint = if got.len() != want.len() {
@@ -160,6 +176,32 @@ async fn expect_listed_in_order(db: &Db, what: &str) {
             .expected(format!("{} students in this order: {}", want.len(), order(&want)))
             .got(format!("{} students in this order: {}", got.len(), order(&got)))
             .hint(hint)
+            .fail();
+    }
+    // Sorted by the server, not afterwards in Rust: the rows must arrive
+    // in order (ORDER BY is what makes an order a promise).
+    let sent_ids: Vec<i64> = sent
+        .queries()
+        .iter()
+        .filter(|s| s.rows_returned as usize == want.len())
+        .flat_map(|s| {
+            let at = s.columns.iter().position(|c| c == "id");
+            s.rows.iter().filter_map(move |r| match at.and_then(|i| r.get(i)) {
+                Some(Value::Int(n)) => Some(*n),
+                _ => None,
+            })
+        })
+        .collect();
+    let want_ids: Vec<i64> = want.iter().map(|s| s.id).take(workbook::wire::ROWS_KEPT).collect();
+    if sent_ids.len() < want_ids.len().min(2) || !sent_ids.starts_with(&want_ids) {
+        Failure::new(&called)
+            .expected(format!("the rows sent by the server already in order: ids {want_ids:?}"))
+            .got(format!("ids in the order the server sent them: {sent_ids:?}"))
+            .sent(&sent)
+            .hint(
+                "Put ORDER BY name, id in the SELECT: without it PostgreSQL sends rows in whatever order is \
+                 cheapest, and sorting in Rust afterwards hides the missing ORDER BY instead of fixing it.",
+            )
             .fail();
     }
 }
@@ -296,7 +338,8 @@ fn duplicate_email_is_rejected_with_email_taken() {
         let first = insert_students(&db, 1).await.remove(0);
         let copy = NewStudent { email: first.email.clone(), ..new_student() };
         let called = format!("create(&pool, &{copy:?}) when {:?} is already taken", first.email);
-        match create(pool, &copy).await {
+        let (result, sent) = db.wire().during(create(pool, &copy)).await;
+        match result {
             Err(DirectoryError::EmailTaken(email)) if email == first.email => {}
             Err(DirectoryError::EmailTaken(email)) => Failure::new(&called)
                 .expected(format!("Err(EmailTaken({:?}))", first.email))
@@ -319,6 +362,39 @@ fn duplicate_email_is_rejected_with_email_taken() {
             .unwrap_or_else(|e| db_error(e));
         if count != 1 {
             Failure::new(&called).expected("one row with that email").got(format!("{count}")).fail();
+        }
+        // The unique index decides, not a look-up first: two requests at
+        // once would both find the email free.
+        let refused = sent.queries().iter().any(|s| s.error.as_ref().is_some_and(|e| e.code == "23505"));
+        if !refused {
+            Failure::new(&called)
+                .expected("the INSERT sent, and refused by the unique index with SQLSTATE 23505")
+                .got("EmailTaken without the database refusing anything")
+                .sent(&sent)
+                .hint(
+                    "Don't SELECT to see whether the email is free: between that SELECT and the INSERT another \
+                     request can take it. Send the INSERT and turn the server's 23505 into EmailTaken.",
+                )
+                .fail();
+        }
+        // Only a unique violation is EmailTaken: any other refusal stays a
+        // database error. The check adds a rule of its own to provoke one.
+        sqlx::raw_sql("ALTER TABLE students ADD CONSTRAINT check_no_empty_cohort CHECK (cohort <> '')")
+            .execute(db.pool())
+            .await
+            .unwrap_or_else(|e| db_error(e));
+        let bad = NewStudent { cohort: String::new(), ..new_student() };
+        let called = format!("create(&pool, &{bad:?}) when a CHECK constraint refuses the empty cohort");
+        match create(pool, &bad).await {
+            Err(DirectoryError::Database(sqlx::Error::Database(e))) if e.code().as_deref() == Some("23514") => {}
+            other => Failure::new(&called)
+                .expected("Err(DirectoryError::Database(..)) carrying the server's 23514 check violation")
+                .got(show(&other))
+                .hint(
+                    "Map only SQLSTATE 23505 to EmailTaken; every other error is DirectoryError::Database(e), \
+                     so a caller is not told an email is taken when something else went wrong.",
+                )
+                .fail(),
         }
     });
 }
@@ -395,46 +471,84 @@ fn values_travel_as_bind_parameters_not_inside_the_sql() {
         let pool = setup(&db).await;
         let new = new_student();
         let changes = new_student();
-        let mut sent = Vec::new();
-        let (made, seen) = workbook::count::statements(create(pool, &new)).await;
-        sent.extend(seen.iter().map(|s| s.sql.clone()));
+        let (made, sent) = db.wire().during(create(pool, &new)).await;
         let id = ok(&format!("create(&pool, &{new:?})"), made).id;
-        let (found, seen) = workbook::count::statements(find(pool, id)).await;
-        sent.extend(seen.iter().map(|s| s.sql.clone()));
+        expect_bound(&format!("create(&pool, &{new:?})"), &sent, &[&new.name, &new.cohort, &new.email], None);
+        let (found, sent) = db.wire().during(find(pool, id)).await;
         ok(&format!("find(&pool, {id})"), found);
-        let (updated, seen) = workbook::count::statements(update(pool, id, &changes)).await;
-        sent.extend(seen.iter().map(|s| s.sql.clone()));
-        ok(&format!("update(&pool, {id}, ..)"), updated);
-        let (deleted, seen) = workbook::count::statements(delete(pool, id)).await;
-        sent.extend(seen.iter().map(|s| s.sql.clone()));
+        expect_bound(&format!("find(&pool, {id})"), &sent, &[], Some(id));
+        let (updated, sent) = db.wire().during(update(pool, id, &changes)).await;
+        ok(&format!("update(&pool, {id}, &{changes:?})"), updated);
+        expect_bound(
+            &format!("update(&pool, {id}, &{changes:?})"),
+            &sent,
+            &[&changes.name, &changes.cohort, &changes.email],
+            Some(id),
+        );
+        let (deleted, sent) = db.wire().during(delete(pool, id)).await;
         ok(&format!("delete(&pool, {id})"), deleted);
-        if sent.is_empty() {
-            Failure::new("recording the SQL your functions send")
-                .expected("at least one statement")
-                .got("none were seen")
-                .hint("Run the queries on the pool you are given, in the function itself, not in a spawned task.")
+        expect_bound(&format!("delete(&pool, {id})"), &sent, &[], Some(id));
+    });
+}
+
+/// Fails unless every value (and the id, when given) reached the server as
+/// a bind parameter of the statement that used it, and no statement's
+/// text carries a value: spelled out, quoted or encoded.
+fn expect_bound(called: &str, sent: &Traffic, values: &[&String], id: Option<i64>) {
+    let lesson = "Don't build SQL with format!: a value with a quote in it breaks the statement, and a crafted \
+                  one runs its own SQL (injection). Write $1, $2, ... in the text and pass each value with .bind(..).";
+    if sent.is_empty() {
+        Failure::new(called)
+            .expected("a statement sent to the server through the pool you are given")
+            .got("no statement at all")
+            .hint("Run the query on the pool passed in.")
+            .fail();
+    }
+    for value in values {
+        if let Some(s) = sent.pasted(value) {
+            Failure::new(called)
+                .expected("placeholders ($1, $2, ...) in the SQL text, with the values sent apart by .bind(..)")
+                .got(format!("the value {value:?} inside the SQL text: {}", s.sql))
+                .sent(sent)
+                .hint(lesson)
                 .fail();
         }
-        let values = [&new.name, &new.cohort, &new.email, &changes.name, &changes.cohort, &changes.email];
-        let id_text = id.to_string();
-        for sql in &sent {
-            let pasted = values
-                .iter()
-                .find(|v| sql.contains(v.as_str()))
-                .map(|v| v.to_string())
-                .or_else(|| contains_number(sql, &id_text).then(|| id_text.clone()));
-            if let Some(value) = pasted {
-                Failure::new("reading the SQL text your functions sent")
-                    .expected("placeholders ($1, $2, ...) in the text, with the values sent apart by .bind(..)")
-                    .got(format!("the value {value:?} inside the SQL: {sql}"))
-                    .hint(
-                        "Don't build SQL with format!: a value with a quote in it breaks the statement, and a \
-                         crafted one runs its own SQL (injection). Write $1 and call .bind(value).",
-                    )
-                    .fail();
-            }
+        if !sent.bound(value.as_str()) {
+            Failure::new(called)
+                .expected(format!("{value:?} sent as a bind parameter"))
+                .got("no statement bound it")
+                .sent(sent)
+                .hint(lesson)
+                .fail();
         }
-    });
+    }
+    if let Some(id) = id
+        && !sent.bound(id)
+    {
+        Failure::new(called)
+            .expected(format!("the id {id} sent as a bind parameter ($1)"))
+            .got("no statement bound it")
+            .sent(sent)
+            .hint(lesson)
+            .fail();
+    }
+    // A bound value must be used: a placeholder for each parameter.
+    for s in sent.queries() {
+        if let Some(n) = (1..=s.params.len()).find(|n| !contains_placeholder(&s.sql, *n)) {
+            Failure::new(called)
+                .expected(format!("every bound value used in the SQL text: ${n} somewhere"))
+                .got(format!("${n} is bound but the text never mentions it: {}", s.sql))
+                .sent(sent)
+                .hint(lesson)
+                .fail();
+        }
+    }
+}
+
+/// Whether `sql` mentions `$n` as a placeholder of its own (not `$10` for `$1`).
+fn contains_placeholder(sql: &str, n: usize) -> bool {
+    let p = format!("${n}");
+    sql.match_indices(&p).any(|(at, _)| !sql[at + p.len()..].starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// The row type the checks read with their own SQL: a plain tuple, so they
@@ -445,16 +559,17 @@ fn student((id, name, cohort, email, created_at, updated_at): Row) -> Student {
     Student { id, name, cohort, email, created_at, updated_at }
 }
 
-/// Migrates the check's database and starts its ids at a number that
-/// changes per run.
+/// Migrates the check's database, starts its ids at a number that changes
+/// per run, and returns the pool the code under test gets: through the
+/// check's relay, so every statement it sends is on the record.
 async fn setup(db: &Db) -> &sqlx::PgPool {
-    db.migrate(MIGRATIONS).await;
+    db.migrate(workbook::exercise::path("migrations")).await;
     sqlx::query("SELECT setval(pg_get_serial_sequence('students', 'id'), $1)")
         .bind(data::int(100_000..9_000_000))
         .execute(db.pool())
         .await
         .unwrap_or_else(|e| db_error(e));
-    db.pool()
+    db.app_pool()
 }
 
 fn new_student() -> NewStudent {
@@ -525,16 +640,6 @@ async fn expect_others_unchanged(db: &Db, before: &[Student], except: i64, calle
                 .fail();
         }
     }
-}
-
-/// Whether `number` appears in `sql` as a number of its own, not as part
-/// of a longer one.
-fn contains_number(sql: &str, number: &str) -> bool {
-    sql.match_indices(number).any(|(at, _)| {
-        let before = sql[..at].chars().next_back();
-        let after = sql[at + number.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_digit() || c == '$') && !after.is_some_and(|c| c.is_ascii_digit())
-    })
 }
 
 /// Unwraps `result`, or fails the check naming `called` and the error.

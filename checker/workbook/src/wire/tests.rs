@@ -292,3 +292,18 @@ fn a_failed_check_reports_the_sql_the_code_sent() {
     let sql = failure.sql.as_deref().expect("the SQL sent");
     assert!(sql.contains("SELECT $1::text") && sql.contains("$1 = 'shown'"), "{sql}");
 }
+
+/// Regression: closing the code's pool waits for its connections, and a
+/// lesson about leaks holds one forever; the check must still end.
+#[test]
+fn a_connection_held_forever_does_not_hold_up_the_end_of_the_check() {
+    let started = std::time::Instant::now();
+    check(async |db| {
+        let conn = db.app_pool().acquire().await.unwrap();
+        tokio::spawn(async move {
+            let _held = conn;
+            std::future::pending::<()>().await
+        });
+    });
+    assert!(started.elapsed() < Duration::from_secs(30), "the check hung in its teardown");
+}

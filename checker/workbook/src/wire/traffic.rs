@@ -373,7 +373,7 @@ impl Traffic {
         let several_conns = shown.iter().map(|s| s.conn).collect::<BTreeSet<_>>().len() > 1;
         let mut out = String::new();
         for (i, s) in shown.iter().take(limit).enumerate() {
-            let on = if several_conns { format!(" [connection #{}]", s.conn) } else { String::new() };
+            let on = if several_conns { format!(", on connection #{}", s.conn) } else { String::new() };
             let _ = writeln!(out, "{:>3}. {}{on}", i + 1, s.describe());
         }
         if shown.len() > limit {
