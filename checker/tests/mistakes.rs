@@ -326,3 +326,63 @@ fn student_api_mistakes_are_caught() {
     ]);
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
+
+#[test]
+fn capstone_mistakes_are_caught() {
+    let c = "capstone";
+    let misses = misses(&[
+        m(
+            c,
+            "oversell",
+            true,
+            "the_last_seats_are_never_oversold_under_concurrent_requests",
+            &["module 9", "201, 201"],
+        ),
+        m(
+            c,
+            "total_counts_joined_rows",
+            true,
+            "the_course_listing_pages_with_a_total_that_counts_courses_not_enrollments",
+            &["module 11", "\"total\""],
+        ),
+        m(
+            c,
+            "audit_outside_transaction",
+            true,
+            "every_enrollment_change_is_audited_in_the_same_transaction",
+            &["module 8", "same transaction"],
+        ),
+        m(
+            c,
+            "hard_delete",
+            true,
+            "deleting_a_student_is_a_soft_delete_that_frees_the_email_and_the_seats",
+            &["hard delete"],
+        ),
+        m(
+            c,
+            "email_unique_for_ever",
+            true,
+            "deleting_a_student_is_a_soft_delete_that_frees_the_email_and_the_seats",
+            &["module 7", "WHERE deleted_at IS NULL"],
+        ),
+        m(c, "listing_n_plus_one", true, "listing_courses_loads_their_counts_without_a_query_per_course", &["N+1"]),
+        m(c, "pool_without_timeout", true, "the_pool_is_configured_for_a_server", &["module 12", "statement_timeout"]),
+        m(c, "rename_in_one_step", true, "the_rename_is_an_expand_then_a_contract_that_keeps_every_row", &["one step"]),
+        m(
+            c,
+            "edited_given_migration",
+            true,
+            "the_rename_is_an_expand_then_a_contract_that_keeps_every_row",
+            &["must not change"],
+        ),
+        m(
+            c,
+            "seed_without_on_conflict",
+            true,
+            "the_seed_loads_the_catalogue_once_however_often_it_runs",
+            &["ON CONFLICT"],
+        ),
+    ]);
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
