@@ -93,6 +93,14 @@ pub enum Command {
         #[command(subcommand)]
         action: SeedAction,
     },
+    /// Serve an HTTP exercise on 127.0.0.1 against its sandbox database
+    /// (migrated and seeded first), to try it with curl or a browser.
+    Serve {
+        exercise: String,
+        /// The port on 127.0.0.1 (0 picks a free one; the server says which).
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
     /// Grade a folder of student submissions into grades.csv, feedback and
     /// platform files (Gradescope, JUnit, GitHub Classroom).
     Grade(GradeArgs),

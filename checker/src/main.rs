@@ -64,6 +64,7 @@ async fn dispatch(cli: Cli, color: bool) -> anyhow::Result<Code> {
         Some(Command::Dev(dev)) => cmd::dev::execute(&ctx, dev).await?,
         Some(Command::Migrate { exercise, action }) => cmd::migrate::execute(&ctx, exercise, action).await?,
         Some(Command::Seed { exercise, action }) => cmd::seed::execute(&ctx, exercise, action).await?,
+        Some(Command::Serve { exercise, port }) => cmd::serve::execute(&ctx, exercise, *port).await?,
         Some(Command::Grade(args)) => checker::grade::execute(&ctx, args).await?,
     })
 }

@@ -12,6 +12,7 @@ pub mod next;
 pub mod reset;
 pub mod run;
 pub mod seed;
+pub mod serve;
 pub mod verify;
 pub mod watch;
 

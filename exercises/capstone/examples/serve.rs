@@ -4,7 +4,7 @@
 //! seeded; by hand:
 //!
 //! ```sh
-//! DATABASE_URL=postgres://... PORT=3000 cargo run -p capstone --example serve
+//! DATABASE_URL=postgres://... PORT=3000 cargo run -p capstone --example serve-capstone
 //! ```
 
 #[tokio::main]
@@ -21,8 +21,10 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap_or_else(|e| fail(&format!("cannot listen on 127.0.0.1:{port}: {e}")));
-    println!("serving capstone on http://127.0.0.1:{port} (Ctrl-C stops it)");
-    println!("try: curl -i http://127.0.0.1:{port}/courses");
+    // The address really bound: PORT=0 asks the system for a free port.
+    let addr = listener.local_addr().unwrap_or_else(|e| fail(&format!("no local address: {e}")));
+    println!("serving capstone on http://{addr} (Ctrl-C stops it)");
+    println!("try: curl -i http://{addr}/courses");
     if let Err(e) = axum::serve(listener, capstone::app(pool)).await {
         fail(&format!("the server stopped: {e}"));
     }

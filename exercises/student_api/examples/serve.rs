@@ -3,7 +3,7 @@
 //! database already migrated; by hand:
 //!
 //! ```sh
-//! DATABASE_URL=postgres://... PORT=3000 cargo run -p student_api --example serve
+//! DATABASE_URL=postgres://... PORT=3000 cargo run -p student_api --example serve-student_api
 //! ```
 
 use std::time::Duration;
@@ -27,8 +27,10 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap_or_else(|e| fail(&format!("cannot listen on 127.0.0.1:{port}: {e}")));
-    println!("serving student_api on http://127.0.0.1:{port} (Ctrl-C stops it)");
-    println!("try: curl -i http://127.0.0.1:{port}/students");
+    // The address really bound: PORT=0 asks the system for a free port.
+    let addr = listener.local_addr().unwrap_or_else(|e| fail(&format!("no local address: {e}")));
+    println!("serving student_api on http://{addr} (Ctrl-C stops it)");
+    println!("try: curl -i http://{addr}/students");
     if let Err(e) = axum::serve(listener, student_api::app(pool)).await {
         fail(&format!("the server stopped: {e}"));
     }
