@@ -199,12 +199,16 @@ pub enum DevCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Measure: database create/drop, watch-mode save to verdict on
-    /// `connect`, and dependencies rebuilt by a check.
+    /// Measure: database create/drop, watch-mode save to verdict on an
+    /// exercise (solved, in a scratch copy), and dependencies rebuilt by a
+    /// check.
     Bench {
         /// Saves to time in watch mode.
         #[arg(long, default_value_t = 10)]
         saves: usize,
+        /// The exercise whose save to verdict is timed.
+        #[arg(long, default_value = "connect")]
+        exercise: String,
     },
     /// Scaffold a new exercise: crate, solution, book section, info.toml entry.
     New {

@@ -1,8 +1,9 @@
 //! `checker dev bench`: the figures the foundation promises, measured.
 //!
 //! - creating and dropping a check database (median and worst of 20);
-//! - watch mode on `connect`, warm: from saving a file to the verdict
-//!   (median and worst of 10 saves), in a scratch copy of the course so
+//! - watch mode on one exercise (`connect`, or `--exercise EX`), warm:
+//!   from saving its `src/lib.rs` to the verdict (median and worst of 10
+//!   saves), in a scratch copy of the course with the exercise solved, so
 //!   the student's files are never touched;
 //! - how many dependencies a check rebuilt after an edit (should be 0).
 
@@ -18,7 +19,8 @@ use sqlx::{Connection, Executor, PgConnection};
 use super::Ctx;
 use crate::exit::Code;
 
-pub async fn execute(ctx: &Ctx, saves: usize) -> anyhow::Result<Code> {
+pub async fn execute(ctx: &Ctx, saves: usize, exercise: &str) -> anyhow::Result<Code> {
+    let ex = ctx.course.find(exercise)?.clone();
     let server = ctx.server().await?.clone();
     println!("server: {} ({})", crate::db::redact(&server.url), server.origin);
 
@@ -30,16 +32,17 @@ pub async fn execute(ctx: &Ctx, saves: usize) -> anyhow::Result<Code> {
     println!("create database: median {:>4} ms, worst {:>4} ms (20 runs)", median(&create), worst(&create));
     println!("drop database:   median {:>4} ms, worst {:>4} ms (20 runs)", median(&drop), worst(&drop));
 
-    let scratch = scratch_course(ctx)?;
-    let rebuilt = rebuilt_dependencies(ctx, &scratch)?;
+    let scratch = scratch_course(ctx, &ex)?;
+    let rebuilt = rebuilt_dependencies(ctx, &scratch, &ex.slug)?;
     println!("dependencies rebuilt by a check after an edit: {}", rebuilt.len());
     for r in &rebuilt {
         println!("  rebuilt: {r}");
     }
 
-    let times = watch_times(ctx, &scratch, &server.url, saves)?;
+    let times = watch_times(ctx, &scratch, &server.url, saves, &ex.slug)?;
     println!(
-        "watch mode, save to verdict on connect (warm): median {} ms, worst {} ms ({} saves)",
+        "watch mode, save to verdict on {} (warm): median {} ms, worst {} ms ({} saves)",
+        ex.slug,
         median(&times),
         worst(&times),
         times.len()
@@ -75,16 +78,21 @@ async fn database_times(url: &str, tablespace: Option<&str>, n: usize) -> anyhow
     Ok((create, drop))
 }
 
-/// A copy of the course (no target, no git) with connect solved. Its
+/// A copy of the course (no target, no git) with `ex` solved. Its
 /// crates sit at the same relative paths as the course's, so it builds in
 /// a target dir of its own (kept between benchmarks; the first is cold).
-fn scratch_course(ctx: &Ctx) -> anyhow::Result<PathBuf> {
+fn scratch_course(ctx: &Ctx, ex: &crate::course::Exercise) -> anyhow::Result<PathBuf> {
     let root = &ctx.course.root;
     let scratch = ctx.course.work_dir().join("bench").join(std::process::id().to_string());
     let _ = std::fs::remove_dir_all(&scratch);
     copy_dir(root, &scratch, root)?;
-    let lib = scratch.join("exercises/connect/src/lib.rs");
-    std::fs::copy(root.join("solutions/connect/src/lib.rs"), &lib).context("solving connect in the scratch copy")?;
+    let solved = scratch.join("exercises").join(&ex.slug);
+    crate::runner::overlay::copy_tree(&ctx.course.solution_dir(ex), &solved)
+        .with_context(|| format!("solving {} in the scratch copy", ex.slug))?;
+    // Watch mode works on the current exercise.
+    let state = scratch.join(".workbook");
+    std::fs::create_dir_all(&state)?;
+    std::fs::write(state.join("progress.json"), serde_json::json!({ "current": ex.slug }).to_string())?;
     Ok(scratch)
 }
 
@@ -105,27 +113,28 @@ fn copy_dir(from: &Path, to: &Path, root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds connect's checks twice around an edit, and lists every package
-/// other than connect that cargo did not find fresh the second time.
-fn rebuilt_dependencies(ctx: &Ctx, scratch: &Path) -> anyhow::Result<Vec<String>> {
+/// Builds the exercise's checks twice around an edit, and lists every
+/// package other than the exercise that cargo did not find fresh the
+/// second time.
+fn rebuilt_dependencies(ctx: &Ctx, scratch: &Path, slug: &str) -> anyhow::Result<Vec<String>> {
     let build = || -> anyhow::Result<String> {
         let out = Command::new(crate::runner::cargo_path())
             .current_dir(scratch)
             .env("CARGO_TARGET_DIR", bench_target(ctx))
-            .args(["test", "-p", "connect", "--test", "checks", "--no-run", "--message-format", "json"])
+            .args(["test", "-p", slug, "--test", "checks", "--no-run", "--message-format", "json"])
             .stderr(Stdio::null())
             .output()?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     build()?;
-    touch(&scratch.join("exercises/connect/src/lib.rs"), 0)?;
+    touch(&scratch.join("exercises").join(slug).join("src/lib.rs"), 0)?;
     let out = build()?;
     let mut rebuilt = Vec::new();
     for line in out.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if v["reason"] == "compiler-artifact" && v["fresh"] == false {
             let id = v["package_id"].as_str().unwrap_or("").to_owned();
-            if !id.contains("exercises/connect") {
+            if !id.contains(&format!("exercises/{slug}")) {
                 rebuilt.push(id);
             }
         }
@@ -140,7 +149,7 @@ fn touch(file: &Path, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Result<Vec<u128>> {
+fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize, slug: &str) -> anyhow::Result<Vec<u128>> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
         .current_dir(scratch)
@@ -168,7 +177,7 @@ fn watch_times(ctx: &Ctx, scratch: &Path, url: &str, saves: usize) -> anyhow::Re
         rx.recv_timeout(Duration::from_secs(300)).context("watch mode gave no verdict within 300 s")
     };
     wait(&rx)?; // the first check, cold
-    let lib = scratch.join("exercises/connect/src/lib.rs");
+    let lib = scratch.join("exercises").join(slug).join("src/lib.rs");
     let mut times = Vec::new();
     for i in 0..saves + 2 {
         std::thread::sleep(Duration::from_millis(300));

@@ -22,7 +22,7 @@ pub async fn execute(ctx: &Ctx, cmd: &DevCommand) -> anyhow::Result<Code> {
         DevCommand::Try { exercise, dir, over_solution, format } => {
             try_dir(ctx, exercise, dir, *over_solution, *format).await
         }
-        DevCommand::Bench { saves } => super::bench::execute(ctx, *saves).await,
+        DevCommand::Bench { saves, exercise } => super::bench::execute(ctx, *saves, exercise).await,
         DevCommand::New { slug, title } => {
             scaffold(ctx, slug, title.as_deref())?;
             Ok(Code::Passed)
