@@ -45,9 +45,10 @@ pub const REPLY_WITHIN: Duration = Duration::from_secs(5);
 /// A pool for the code under test, through the check's relay, so the
 /// wire records everything the server sends.
 ///
-/// Prefer it to [`Db::app_pool`]: the check owns this pool, so a server
-/// that keeps a connection checked out for ever cannot hold up the
-/// check's teardown (closing `Db::app_pool` waits for every connection).
+/// Prefer it to [`Db::app_pool`]: the check owns this pool and drops it
+/// with the server, so a server that keeps a connection checked out for
+/// ever costs the check nothing (closing `Db::app_pool` at teardown waits
+/// up to 2 s for every connection to come back).
 pub fn app_pool(db: &Db) -> PgPool {
     app_pool_with(db, None)
 }
