@@ -343,7 +343,7 @@ fn capstone_mistakes_are_caught() {
             "total_counts_joined_rows",
             true,
             "the_course_listing_pages_with_a_total_that_counts_courses_not_enrollments",
-            &["module 11", "\"total\""],
+            &["module 11", "the number of courses"],
         ),
         m(
             c,
