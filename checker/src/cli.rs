@@ -12,10 +12,13 @@ Exit codes:
   1  some checks failed (or a migration or seed you wrote failed)
   2  usage error: an unknown exercise, a bad argument, a broken info.toml
   3  environment error: no database, no cargo, a server that refuses
+  130  interrupted (Ctrl-C): the checks were stopped and their databases dropped
 
 Database: --database-url, then DATABASE_URL, then .env, then an embedded
 PostgreSQL the checker runs from your installed binaries (data under
-target/workbook/pg).
+target/workbook/pg). The embedded server stops by itself after 30 minutes
+unused (no checker running, no client connected), and the next checker
+start stops the server of a course copy that was deleted.
 
 Settings: WORKBOOK_RUN_TIMEOUT (seconds an exercise's checks may take, all
 together; a build has its own 10-minute limit), WORKBOOK_CHECK_TIMEOUT
@@ -23,7 +26,9 @@ together; a build has its own 10-minute limit), WORKBOOK_CHECK_TIMEOUT
 a check process may allocate, default 1024, 0 for no limit),
 WORKBOOK_PG_BIN (where PostgreSQL's server programs are),
 WORKBOOK_FAST_TABLESPACE=off (keep the embedded server's check databases
-on disk, not in /dev/shm), NO_COLOR.";
+on disk, not in /dev/shm), WORKBOOK_PG_IDLE_STOP (seconds the embedded
+server may sit unused before it stops, default 1800, off to never stop),
+NO_COLOR.";
 
 /// The Postgres & ORM Workbook checker. With no command: watch mode on the
 /// current exercise (re-checks every time you save).

@@ -4,8 +4,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::exit::Failure;
-
 /// Default time an exercise's build-and-check run may take, in seconds.
 const DEFAULT_TIME_LIMIT: u64 = 120;
 
@@ -25,6 +23,9 @@ pub struct Exercise {
     /// Seconds the whole run (build and checks) may take.
     #[serde(default)]
     pub time_limit: Option<u64>,
+    /// `editable`, compiled on first use.
+    #[serde(skip)]
+    matcher: std::sync::OnceLock<globset::GlobSet>,
 }
 
 fn one() -> u32 {
@@ -39,8 +40,45 @@ impl Exercise {
     /// Whether `rel` (a path relative to the exercise, with `/`) is a file
     /// the student may edit.
     pub fn is_editable(&self, rel: &str) -> bool {
-        self.editable.iter().any(|g| glob_match(g, rel))
+        self.matcher.get_or_init(|| editable_globs(&self.editable).0).is_match(rel)
     }
+
+    /// The editable globs that are not valid globs (they match nothing).
+    pub fn invalid_globs(&self) -> Vec<String> {
+        editable_globs(&self.editable).1
+    }
+}
+
+/// Why the course could not be read, or an exercise not found.
+#[derive(Debug, thiserror::Error)]
+pub enum CourseError {
+    #[error(
+        "no course here: {} has no exercises/info.toml above it.\n\
+         Run the checker inside your clone of the workbook repository.",
+        start.display()
+    )]
+    NotFound { start: PathBuf },
+
+    #[error("reading {}: {error}", path.display())]
+    Read { path: PathBuf, error: std::io::Error },
+
+    #[error("{} is not valid: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+
+    #[error("{}", unknown_exercise(slug, closest.as_deref()))]
+    UnknownExercise { slug: String, closest: Option<String> },
+
+    #[error("the course has no exercises")]
+    Empty,
+}
+
+fn unknown_exercise(slug: &str, closest: Option<&str>) -> String {
+    let mut msg = format!("there is no exercise named `{slug}`.");
+    if let Some(c) = closest {
+        msg.push_str(&format!(" Did you mean `{c}`?"));
+    }
+    msg.push_str("\nRun `cargo checker list` to see them all.");
+    msg
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,23 +97,19 @@ pub struct Course {
 impl Course {
     /// Finds the course from `start` upwards (the directory holding
     /// `exercises/info.toml`) and reads it.
-    pub fn discover(start: &Path) -> Result<Course, Failure> {
-        let root = start.ancestors().find(|d| d.join("exercises/info.toml").is_file()).ok_or_else(|| {
-            Failure::usage(format!(
-                "no course here: {} has no exercises/info.toml above it.\n\
-                     Run the checker inside your clone of the workbook repository.",
-                start.display()
-            ))
-        })?;
+    pub fn discover(start: &Path) -> Result<Course, CourseError> {
+        let root = start
+            .ancestors()
+            .find(|d| d.join("exercises/info.toml").is_file())
+            .ok_or_else(|| CourseError::NotFound { start: start.to_path_buf() })?;
         Course::load(root)
     }
 
-    pub fn load(root: &Path) -> Result<Course, Failure> {
+    pub fn load(root: &Path) -> Result<Course, CourseError> {
         let path = root.join("exercises/info.toml");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Failure::env(format!("reading {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|error| CourseError::Read { path: path.clone(), error })?;
         let info: InfoFile =
-            toml::from_str(&text).map_err(|e| Failure::usage(format!("{} is not valid: {e}", path.display())))?;
+            toml::from_str(&text).map_err(|e| CourseError::Invalid { path: path.clone(), message: e.to_string() })?;
         Ok(Course { root: root.to_path_buf(), exercises: info.exercises })
     }
 
@@ -106,7 +140,7 @@ impl Course {
     }
 
     /// Looks an exercise up by slug, suggesting the closest one on a typo.
-    pub fn find(&self, slug: &str) -> Result<&Exercise, Failure> {
+    pub fn find(&self, slug: &str) -> Result<&Exercise, CourseError> {
         if let Some(ex) = self.exercises.iter().find(|e| e.slug == slug) {
             return Ok(ex);
         }
@@ -117,12 +151,16 @@ impl Course {
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .filter(|(score, _)| *score > 0.7)
             .map(|(_, s)| s.clone());
-        let mut msg = format!("there is no exercise named `{slug}`.");
-        if let Some(c) = closest {
-            msg.push_str(&format!(" Did you mean `{c}`?"));
+        Err(CourseError::UnknownExercise { slug: slug.to_owned(), closest })
+    }
+
+    /// The exercises named by `slugs` in that order, or all of them when
+    /// `slugs` is empty.
+    pub fn select(&self, slugs: &[String]) -> Result<Vec<Exercise>, CourseError> {
+        if slugs.is_empty() {
+            return Ok(self.exercises.clone());
         }
-        msg.push_str("\nRun `cargo checker list` to see them all.");
-        Err(Failure::usage(msg))
+        slugs.iter().map(|s| self.find(s).cloned()).collect()
     }
 
     /// Every editable file of an exercise directory, as paths relative to
@@ -134,69 +172,64 @@ impl Course {
     }
 }
 
-/// Every regular file under `dir`, as sorted paths relative to it with
-/// `/` separators. A top-level `target/` or `.git/` is skipped, and so are symlinks:
-/// a submission must not point a build at files outside itself.
-pub fn relative_files(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let (Ok(ft), Ok(rel)) = (entry.file_type(), path.strip_prefix(base)) else { continue };
-            if ft.is_dir() {
-                let top_level_skip = dir == base && matches!(entry.file_name().to_str(), Some("target" | ".git"));
-                if !top_level_skip {
-                    walk(base, &path, out);
-                }
-            } else if ft.is_file() {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+/// `*` matches within a path segment, `**` any number of segments: what
+/// `info.toml` globs mean. Returns the set, and the globs that are invalid.
+fn editable_globs(globs: &[String]) -> (globset::GlobSet, Vec<String>) {
+    let mut set = globset::GlobSetBuilder::new();
+    let mut invalid = Vec::new();
+    for g in globs {
+        match globset::GlobBuilder::new(g).literal_separator(true).build() {
+            Ok(glob) => _ = set.add(glob),
+            Err(_) => invalid.push(g.clone()),
         }
     }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
+    (set.build().unwrap_or_else(|_| globset::GlobSet::empty()), invalid)
+}
+
+/// Every regular file under `dir`, as sorted paths relative to it with
+/// `/` separators. A top-level `target/` or `.git/` is skipped, and so are
+/// symlinks: a submission must not point a build at files outside itself.
+pub fn relative_files(dir: &Path) -> Vec<String> {
+    let top_level_skip = |e: &walkdir::DirEntry| {
+        e.depth() == 1 && e.file_type().is_dir() && matches!(e.file_name().to_str(), Some("target" | ".git"))
+    };
+    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| !top_level_skip(e))
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.path().strip_prefix(dir).ok().map(|rel| rel.to_string_lossy().replace('\\', "/")))
+        .collect();
     out.sort();
     out
 }
 
-/// Matches `*` (within a path segment), `**` (any number of segments) and
-/// literal text: all `info.toml` globs need.
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    fn segs(s: &str) -> Vec<&str> {
-        s.split('/').filter(|p| !p.is_empty()).collect()
-    }
-    fn seg_match(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => seg_match(&p[1..], s) || (!s.is_empty() && seg_match(p, &s[1..])),
-            (Some(a), Some(b)) if a == b => seg_match(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    fn go(p: &[&str], s: &[&str]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(&"**"), _) => go(&p[1..], s) || (!s.is_empty() && go(p, &s[1..])),
-            (Some(a), Some(b)) => seg_match(a.as_bytes(), b.as_bytes()) && go(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    go(&segs(pattern), &segs(path))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::Exercise;
+
+    fn glob_match(glob: &str, path: &str) -> bool {
+        let ex: Exercise =
+            toml::from_str(&format!("slug = \"s\"\ntitle = \"t\"\nbook = \"b.md\"\neditable = [{glob:?}]")).unwrap();
+        ex.is_editable(path)
+    }
 
     #[test]
     fn relative_files_lists_nested_files_but_not_the_top_level_target() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["src/lib.rs", "src/target/x.rs", "target/debug/y", "migrations/1_a.up.sql"] {
+        for f in
+            ["src/lib.rs", "src/target/x.rs", "target/debug/y", ".git/HEAD", "migrations/1_a.up.sql", "a.rs", "a/b"]
+        {
             let p = dir.path().join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "").unwrap();
         }
-        assert_eq!(super::relative_files(dir.path()), ["migrations/1_a.up.sql", "src/lib.rs", "src/target/x.rs"]);
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("src/passwd.rs")).unwrap();
+        assert_eq!(
+            super::relative_files(dir.path()),
+            ["a.rs", "a/b", "migrations/1_a.up.sql", "src/lib.rs", "src/target/x.rs"]
+        );
     }
 
     #[test]
@@ -208,5 +241,6 @@ mod tests {
         assert!(glob_match("migrations/*.sql", "migrations/1_a.up.sql"));
         assert!(!glob_match("migrations/*.sql", "migrations/x/1_a.up.sql"));
         assert!(!glob_match("src/**", "srcx/lib.rs"));
+        assert!(glob_match("migrations/**/*.sql", "migrations/1_a.up.sql"));
     }
 }

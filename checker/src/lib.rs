@@ -1,12 +1,22 @@
 //! The checker's engine, as a library so integration tests and the thin
-//! `main.rs` share it. One module per concern: the course metadata, the
-//! database, building and running checks, reporting, progress; `cmd` has
-//! one file per subcommand.
+//! `main.rs` share it.
+//!
+//! The engine (course, session, database, runner, grading, and the
+//! course author's audit, scaffold and bench) returns its own errors and
+//! emits [`events`]; it never prints and knows nothing of exit codes. The
+//! command line is `cli` (arguments), `cmd` (one file per subcommand,
+//! choosing reporters from `report`) and `exit` (the one mapping from
+//! errors to exit codes).
 
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod bench;
 pub mod cli;
 pub mod cmd;
 pub mod course;
 pub mod db;
+pub mod events;
 pub mod exit;
 pub mod grade;
 pub mod hash;
@@ -14,5 +24,8 @@ pub mod migrate;
 pub mod progress;
 pub mod report;
 pub mod runner;
+pub mod scaffold;
 pub mod seed;
+pub mod session;
+pub mod starter;
 pub mod sys;

@@ -1,18 +1,41 @@
 //! `checker`: parse the command line, run the command, exit with the
 //! documented code.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
 use colored::Colorize;
 
-use checker::cli::{Cli, Command};
-use checker::cmd::{self, Ctx};
+use checker::cli::Cli;
 use checker::course::Course;
+use checker::db::{orphans, watchdog};
 use checker::exit::{Code, code_of};
-use checker::report::color;
+use checker::report::{color, output};
+use checker::runner::spawn;
+use checker::session::Session;
 
 fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let args_are = |what: &str| std::env::args_os().nth(1).is_some_and(|a| a == what);
+    if args.next().is_some_and(|a| a == spawn::TRAMPOLINE) {
+        // Starting a check process (see runner::spawn): exec() only returns on failure.
+        let error = spawn::trampoline(args.collect());
+        eprintln!("error: could not start the check binary: {error}");
+        return ExitCode::from(Code::Environment as u8);
+    }
+    if args_are(watchdog::WATCHDOG) {
+        // A server's watchdog (see db::watchdog), started by a checker.
+        if let Some(dir) = std::env::args_os().nth(2) {
+            watchdog::run(std::path::Path::new(&dir));
+        }
+        return ExitCode::SUCCESS;
+    }
+    spawn::enable_trampoline();
+    watchdog::enable();
+    // No embedded server outlives its course: stop those whose course is gone.
+    orphans::sweep();
     let cli = Cli::parse();
     let color = color::apply(cli.color);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -24,6 +47,8 @@ fn main() -> ExitCode {
     };
     let code = match runtime.block_on(dispatch(cli, color)) {
         Ok(code) => code,
+        // A reader that went away (`checker list | head -1`) is not an error.
+        Err(err) if output::is_closed_pipe(&err) => Code::Passed,
         Err(err) => {
             let code = code_of(&err);
             eprintln!("{} {err:#}", "error:".red().bold());
@@ -36,35 +61,6 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli, color: bool) -> anyhow::Result<Code> {
     let cwd = std::env::current_dir()?;
     let course = Course::discover(&cwd)?;
-    let ctx = Ctx::new(course, color, cli.database_url.clone());
-    Ok(match &cli.command {
-        None => cmd::watch::execute(&ctx, cli.manual).await?,
-        Some(Command::List { format }) => {
-            cmd::list::execute(&ctx, *format)?;
-            Code::Passed
-        }
-        Some(Command::Run { exercise, format }) => cmd::run::execute(&ctx, exercise.as_deref(), *format).await?,
-        Some(Command::Hint { exercise }) => {
-            cmd::hint::execute(&ctx, exercise.as_deref())?;
-            Code::Passed
-        }
-        Some(Command::Reset { exercise }) => {
-            cmd::reset::execute(&ctx, exercise)?;
-            Code::Passed
-        }
-        Some(Command::Verify { format }) => cmd::verify::execute(&ctx, *format).await?,
-        Some(Command::Next) => {
-            cmd::next::execute(&ctx)?;
-            Code::Passed
-        }
-        Some(Command::Db(db)) => {
-            cmd::db::execute(&ctx, db).await?;
-            Code::Passed
-        }
-        Some(Command::Dev(dev)) => cmd::dev::execute(&ctx, dev).await?,
-        Some(Command::Migrate { exercise, action }) => cmd::migrate::execute(&ctx, exercise, action).await?,
-        Some(Command::Seed { exercise, action }) => cmd::seed::execute(&ctx, exercise, action).await?,
-        Some(Command::Serve { exercise, port }) => cmd::serve::execute(&ctx, exercise, *port).await?,
-        Some(Command::Grade(args)) => checker::grade::execute(&ctx, args).await?,
-    })
+    let session = Session::new(course, color, cli.database_url.clone());
+    checker::cmd::execute(&session, &cli).await
 }

@@ -1,66 +1,73 @@
-//! The few operating-system calls the checker needs: is a process alive,
-//! and stopping a whole process group.
+//! The few operating-system calls the checker needs, through rustix's safe
+//! wrappers: is a process alive, signalling a process or a whole process
+//! group, and the limits a check process puts on itself (see
+//! `runner::spawn`). The checker has no `unsafe` code of its own.
+
+use rustix::process::{Pid, Signal};
+
+fn pid(raw: u32) -> Option<Pid> {
+    Pid::from_raw(i32::try_from(raw).ok()?)
+}
 
 /// Whether a process with this id exists on this machine.
-pub fn process_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
-    #[expect(unsafe_code, reason = "kill(pid, 0) only probes; libc has no safe wrapper")]
-    // SAFETY: signal 0 sends nothing; kill only checks the pid exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+pub fn process_alive(raw: u32) -> bool {
+    let Some(pid) = pid(raw) else { return false };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        // It exists, but belongs to someone we may not signal.
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
 }
 
 /// Kills every process in the group led by `pgid` (a child started with
 /// `process_group(0)`), so grandchildren don't outlive a time limit.
 pub fn kill_group(pgid: u32) {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return };
-    #[expect(unsafe_code, reason = "killpg has no safe wrapper in std")]
-    // SAFETY: killpg takes plain integers; an exited group gives ESRCH.
-    unsafe {
-        libc::killpg(pgid, libc::SIGKILL);
+    if let Some(pgid) = pid(pgid) {
+        let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
     }
 }
 
-/// Makes the child receive SIGKILL when the checker dies, even by SIGKILL
-/// itself: a check process in its own group would otherwise outlive it.
-#[cfg(target_os = "linux")]
-pub fn die_with_parent(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    #[expect(unsafe_code, reason = "pre_exec runs between fork and exec")]
-    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+/// Sends `signal` to one process; false when it could not be sent.
+pub fn signal(raw: u32, signal: Signal) -> bool {
+    pid(raw).is_some_and(|p| rustix::process::kill_process(p, signal).is_ok())
 }
 
-#[cfg(not(target_os = "linux"))]
-pub fn die_with_parent(_cmd: &mut std::process::Command) {}
-
-/// Caps the memory the child may allocate (`RLIMIT_DATA`: heap and other
-/// private writable memory, not reserved address space). Past it an
-/// allocation fails, and a Rust program aborts saying so, instead of the
-/// machine running out of memory. Inherited by the child's own children.
-#[cfg(unix)]
-pub fn limit_memory(cmd: &mut std::process::Command, bytes: u64) {
-    use std::os::unix::process::CommandExt;
-    #[expect(unsafe_code, reason = "pre_exec runs between fork and exec")]
-    // SAFETY: setrlimit is async-signal-safe; the struct lives on this stack.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Best effort: where a lower hard limit is already set (ulimit
-            // -d), or the system refuses, the checks still run.
-            let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
-            let _ = libc::setrlimit(libc::RLIMIT_DATA, &limit);
-            Ok(())
-        });
+/// Makes this process receive SIGKILL when its parent dies. If the parent
+/// (`parent`, its pid) is already gone by the time this runs, exits at
+/// once: the signal would never come.
+pub fn die_with_parent(parent: Option<u32>) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
+        let now = rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32);
+        if parent.is_some() && now != parent {
+            std::process::exit(137);
+        }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = parent;
 }
 
-#[cfg(not(unix))]
-pub fn limit_memory(_cmd: &mut std::process::Command, _bytes: u64) {}
+/// Caps this process's private writable memory (`RLIMIT_DATA`: heap and
+/// the like, not reserved address space), inherited across `exec`. Past
+/// it an allocation fails, and a Rust program aborts saying so. Best
+/// effort: where a lower hard limit is already set (`ulimit -d`), or the
+/// system refuses, the checks still run.
+pub fn limit_own_memory(bytes: u64) {
+    let limit = rustix::process::Rlimit { current: Some(bytes), maximum: Some(bytes) };
+    let _ = rustix::process::setrlimit(rustix::process::Resource::Data, limit);
+}
+
+/// The same limit set on another process of ours, from outside (Linux).
+pub fn limit_memory_of(raw: u32, bytes: u64) {
+    #[cfg(target_os = "linux")]
+    if let Some(p) = pid(raw) {
+        let limit = rustix::process::Rlimit { current: Some(bytes), maximum: Some(bytes) };
+        let _ = rustix::process::prlimit(Some(p), rustix::process::Resource::Data, limit);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (raw, bytes);
+}
 
 /// Kills a process group when dropped: a run that is cancelled (Ctrl-C,
 /// a time limit) takes its children and grandchildren with it.
@@ -74,11 +81,17 @@ impl Drop for GroupGuard {
     }
 }
 
+/// The effective user id of this process.
+pub fn effective_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn this_process_is_alive_and_an_impossible_pid_is_not() {
         assert!(super::process_alive(std::process::id()));
         assert!(!super::process_alive(i32::MAX as u32 - 1));
+        assert!(!super::process_alive(u32::MAX));
     }
 }

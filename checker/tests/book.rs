@@ -14,6 +14,20 @@
 //!   it to the one statement that fails.
 //! - ```` ```sql,ignore ````: shown, never run. Say next to it why it cannot
 //!   run in a scratch database.
+//! - ```` ```sql,session=NAME ````: run on the session NAME instead, a
+//!   connection of its own to the same database, opened the first time a
+//!   block names it. Two sessions show what one transaction sees of
+//!   another's work (isolation, row locks, deadlocks). The block must
+//!   start with a comment naming its session (`-- session NAME`), because
+//!   the rendered book does not show the info string.
+//! - ```` ```sql,session=NAME,waits ````: a block that waits for a lock
+//!   another session holds. The test starts it, confirms that it really
+//!   waits (its backend's `wait_event_type` is `Lock`), gives it 100 ms
+//!   more so that what follows happens in the order the chapter tells it,
+//!   and goes on with the next block while it waits. It finishes when a
+//!   later block lets go of the lock (or a deadlock ends it); its output
+//!   block is compared once it has, at the latest before the next block of
+//!   the same session or at the end of the chapter.
 //! - ```` ```text,output ````: the output of the SQL block just before it
 //!   (the previous code block in the chapter). It is generated, never
 //!   typed: the rows of that block's last statement in psql's aligned
@@ -23,6 +37,8 @@
 //!   with what PostgreSQL returns now; run it with `WORKBOOK_BLESS=1` to
 //!   rewrite the output blocks in place instead. To ask for output under a
 //!   new query, write an empty ```` ```text,output ```` block and bless.
+//!   Process ids and transaction numbers, which differ on every run, are
+//!   shown as `<session NAME>` and `<xid>` (in a deadlock's DETAIL).
 //!
 //! # HTTP sessions in the book
 //!
@@ -63,7 +79,7 @@
 //! The SQL tests need a server: `WORKBOOK_TEST_DATABASE_URL`, or the
 //! checker's embedded one (see `common::database_url`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -156,6 +172,11 @@ enum Kind {
 #[derive(Debug)]
 struct Block {
     kind: Kind,
+    /// The session a SQL block runs on (`session=NAME`); `None` for the
+    /// chapter's first connection.
+    session: Option<String>,
+    /// Expected to wait for another session's lock (`waits`).
+    waits: bool,
     code: String,
     /// The block's content (between the fences) in the file, for blessing.
     content: Range<usize>,
@@ -176,12 +197,21 @@ fn code_blocks(text: &str) -> (Vec<Block>, Vec<String>) {
                 let mut words = info.split([',', ' ', '\t']).filter(|w| !w.is_empty());
                 let lang = words.next().unwrap_or("");
                 let markers: Vec<&str> = words.collect();
+                let session = markers.iter().find_map(|m| m.strip_prefix("session=")).map(str::to_owned);
+                let waits = markers.contains(&"waits");
                 let kind = match lang {
                     "sql" => {
-                        if let Some(bad) = markers.iter().find(|m| !["fails", "ignore"].contains(m)) {
+                        let known = |m: &&str| ["fails", "ignore", "waits"].contains(m) || m.starts_with("session=");
+                        if let Some(bad) = markers.iter().find(|m| !known(m)) {
                             problems.push(format!(
-                                "line {line}: unknown marker `{bad}` on a sql block (use fails or ignore)"
+                                "line {line}: unknown marker `{bad}` on a sql block (use fails, ignore, session=NAME or waits)"
                             ));
+                        }
+                        if session.as_deref() == Some("") {
+                            problems.push(format!("line {line}: `session=` needs a name"));
+                        }
+                        if waits && session.is_none() {
+                            problems.push(format!("line {line}: a waits block needs a session=NAME"));
                         }
                         if markers.contains(&"ignore") {
                             Kind::SqlIgnored
@@ -197,6 +227,8 @@ fn code_blocks(text: &str) -> (Vec<Block>, Vec<String>) {
                 };
                 current = Some(Block {
                     kind,
+                    session,
+                    waits,
                     code: String::new(),
                     content: content_range(text, range.clone()),
                     indent: indent_before(text, range.start),
@@ -398,46 +430,250 @@ struct ChapterRun {
     ran: usize,
 }
 
-async fn run_chapter(conn: &mut PgConnection, blocks: &[Block]) -> ChapterRun {
+/// The connections one chapter's SQL runs on, by session name.
+struct Sessions<'c> {
+    /// The chapter's first connection (blocks without `session=`).
+    main: &'c mut PgConnection,
+    /// Where to open the others: the chapter's database.
+    options: PgConnectOptions,
+    named: Vec<Session>,
+    /// A connection the reader never sees, for watching the others.
+    observer: Option<PgConnection>,
+    /// Backend pid of each session, for showing error details.
+    pids: Vec<(i32, String)>,
+}
+
+struct Session {
+    name: String,
+    pid: i32,
+    /// `None` while a waiting block has it.
+    conn: Option<PgConnection>,
+    /// The waiting block: its index and the task running it.
+    pending: Option<(usize, tokio::task::JoinHandle<(PgConnection, Outcome)>)>,
+}
+
+impl Sessions<'_> {
+    async fn session(&mut self, name: &str) -> Result<&mut Session, String> {
+        if let Some(i) = self.named.iter().position(|s| s.name == name) {
+            return Ok(&mut self.named[i]);
+        }
+        let mut conn =
+            PgConnection::connect_with(&self.options).await.map_err(|e| format!("cannot open session {name}: {e}"))?;
+        let pid = backend_pid(&mut conn).await?;
+        self.pids.push((pid, name.to_owned()));
+        self.named.push(Session { name: name.to_owned(), pid, conn: Some(conn), pending: None });
+        Ok(self.named.last_mut().expect("just pushed"))
+    }
+
+    async fn observer(&mut self) -> Result<&mut PgConnection, String> {
+        if self.observer.is_none() {
+            let conn =
+                PgConnection::connect_with(&self.options).await.map_err(|e| format!("cannot open an observer: {e}"))?;
+            self.observer = Some(conn);
+        }
+        Ok(self.observer.as_mut().expect("just opened"))
+    }
+
+    /// Runs `block` to the end on its session (after that session's
+    /// waiting block, if any, has finished).
+    async fn run(&mut self, block: &Block, outcomes: &mut [Option<Outcome>]) -> Result<Outcome, String> {
+        let Some(name) = &block.session else { return Ok(run_sql(&mut *self.main, &block.code).await) };
+        self.finish(name, outcomes).await?;
+        let session = self.session(name).await?;
+        let conn = session.conn.as_mut().expect("no block is waiting on it");
+        Ok(run_sql(conn, &block.code).await)
+    }
+
+    /// Starts `block` (index `at`) on its session and returns once it
+    /// waits for a lock.
+    async fn start_waiting(
+        &mut self,
+        at: usize,
+        block: &Block,
+        outcomes: &mut [Option<Outcome>],
+    ) -> Result<(), String> {
+        let name = block.session.as_deref().expect("waits blocks have a session");
+        self.finish(name, outcomes).await?;
+        let session = self.session(name).await?;
+        let pid = session.pid;
+        let mut conn = session.conn.take().expect("no block is waiting on it");
+        let sql = block.code.clone();
+        let task = tokio::spawn(async move {
+            let outcome = run_sql(&mut conn, &sql).await;
+            (conn, outcome)
+        });
+        session.pending = Some((at, task));
+        let started = std::time::Instant::now();
+        loop {
+            let observer = self.observer().await?;
+            let waiting: Option<Option<String>> =
+                sqlx::query_scalar("SELECT wait_event_type::text FROM pg_stat_activity WHERE pid = $1")
+                    .bind(pid)
+                    .fetch_optional(&mut *observer)
+                    .await
+                    .map_err(|e| format!("reading pg_stat_activity: {e}"))?;
+            if waiting.flatten().as_deref() == Some("Lock") {
+                break;
+            }
+            let session = self.named.iter().find(|s| s.name == name).expect("opened above");
+            if session.pending.as_ref().is_some_and(|(_, t)| t.is_finished()) {
+                self.finish(name, outcomes).await?;
+                return Err("marked waits, but it finished without waiting for a lock".to_owned());
+            }
+            if started.elapsed() > std::time::Duration::from_secs(5) {
+                return Err("marked waits, but after 5 s it neither waits for a lock nor has finished".to_owned());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        Ok(())
+    }
+
+    /// Waits for session `name`'s waiting block to finish, if it has one.
+    async fn finish(&mut self, name: &str, outcomes: &mut [Option<Outcome>]) -> Result<(), String> {
+        let Some(session) = self.named.iter_mut().find(|s| s.name == name) else { return Ok(()) };
+        let Some((at, task)) = session.pending.take() else { return Ok(()) };
+        let (conn, outcome) = tokio::time::timeout(std::time::Duration::from_secs(5), task)
+            .await
+            .map_err(|_| "it still waits 5 s later: no later block let go of the lock it waits for".to_owned())?
+            .map_err(|e| format!("the task running it failed: {e}"))?;
+        session.conn = Some(conn);
+        outcomes[at] = Some(outcome);
+        Ok(())
+    }
+
+    async fn close(mut self, outcomes: &mut [Option<Outcome>]) -> Vec<String> {
+        let mut problems = Vec::new();
+        let names: Vec<String> = self.named.iter().map(|s| s.name.clone()).collect();
+        for name in names {
+            if let Err(e) = self.finish(&name, outcomes).await {
+                problems.push(format!("session {name}'s waiting block: {e}"));
+            }
+        }
+        for s in self.named {
+            if let Some(conn) = s.conn {
+                let _ = conn.close().await;
+            }
+        }
+        if let Some(conn) = self.observer {
+            let _ = conn.close().await;
+        }
+        problems
+    }
+}
+
+async fn backend_pid(conn: &mut PgConnection) -> Result<i32, String> {
+    sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(conn).await.map_err(|e| format!("pg_backend_pid(): {e}"))
+}
+
+/// What a block showed, with the run's process ids and transaction
+/// numbers (in an error's DETAIL) replaced by names that stay the same
+/// from run to run.
+fn shown(outcome: &Outcome, pids: &[(i32, String)]) -> String {
+    let text = render(outcome);
+    if !matches!(outcome, Outcome::Failed(_)) {
+        return text;
+    }
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+            continue;
+        }
+        let mut number = c.to_string();
+        while let Some(d) = chars.next_if(char::is_ascii_digit) {
+            number.push(d);
+        }
+        let name = number.parse::<i32>().ok().and_then(|n| pids.iter().find(|(pid, _)| *pid == n));
+        if out.ends_with("transaction ") {
+            out.push_str("<xid>");
+        } else if let (true, Some((_, name))) = (out.to_ascii_lowercase().ends_with("process "), name) {
+            out.push_str(&format!("<session {name}>"));
+        } else {
+            out.push_str(&number);
+        }
+    }
+    out
+}
+
+async fn run_chapter(conn: &mut PgConnection, options: &PgConnectOptions, blocks: &[Block]) -> ChapterRun {
     let mut run = ChapterRun::default();
-    let mut previous: Option<Outcome> = None;
-    for block in blocks {
+    let mut outcomes: Vec<Option<Outcome>> = blocks.iter().map(|_| None).collect();
+    // Which code block each output block shows.
+    let mut shows: Vec<(usize, usize)> = Vec::new();
+    let mut previous: Option<usize> = None;
+    let main_pid = backend_pid(conn).await.unwrap_or(0);
+    let mut sessions = Sessions {
+        main: conn,
+        options: options.clone(),
+        named: Vec::new(),
+        observer: None,
+        pids: vec![(main_pid, "main".to_owned())],
+    };
+    for (at, block) in blocks.iter().enumerate() {
         match block.kind {
             Kind::Sql | Kind::SqlFails => {
-                let outcome = run_sql(conn, &block.code).await;
-                run.ran += 1;
-                match (&outcome, block.kind) {
-                    (Outcome::Failed(error), Kind::Sql) => run.problems.push(format!(
-                        "line {}: this sql block failed; mark it ```sql,fails if that is the point\n{error}",
-                        block.line
-                    )),
-                    (Outcome::Rows(_), Kind::SqlFails) => {
-                        run.problems.push(format!("line {}: this ```sql,fails block succeeded", block.line))
+                if let Some(name) = &block.session {
+                    let first = block.code.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+                    if !first.eq_ignore_ascii_case(&format!("-- session {name}")) {
+                        run.problems.push(format!(
+                            "line {}: a block on session {name} must start with `-- session {name}`, so the reader sees where it runs",
+                            block.line
+                        ));
                     }
-                    _ => {}
                 }
-                previous = Some(outcome);
+                run.ran += 1;
+                previous = Some(at);
+                if block.waits {
+                    if let Err(e) = sessions.start_waiting(at, block, &mut outcomes).await {
+                        run.problems.push(format!("line {}: {e}", block.line));
+                    }
+                    continue;
+                }
+                match sessions.run(block, &mut outcomes).await {
+                    Ok(outcome) => outcomes[at] = Some(outcome),
+                    Err(e) => run.problems.push(format!("line {}: {e}", block.line)),
+                }
             }
             Kind::Output => match previous.take() {
-                Some(outcome) => {
-                    let got = render(&outcome);
-                    if normalise(&block.code) != got {
-                        run.stale.push(format!(
-                            "line {}: the output shown is not what PostgreSQL returns (WORKBOOK_BLESS=1 rewrites it)\n\
-                             --- shown\n{}\n--- returned\n{got}",
-                            block.line,
-                            normalise(&block.code)
-                        ));
-                        let text: String = got.lines().map(|l| format!("{}{l}\n", block.indent)).collect();
-                        run.rewrites.push((block.content.clone(), text));
-                    }
-                }
+                Some(code) => shows.push((at, code)),
                 None => run.problems.push(format!(
                     "line {}: a ```text,output block must come right after the ```sql block it shows",
                     block.line
                 )),
             },
             Kind::SqlIgnored | Kind::Curl | Kind::Other => previous = None,
+        }
+    }
+    let pids = sessions.pids.clone();
+    run.problems.extend(sessions.close(&mut outcomes).await);
+    for (at, block) in blocks.iter().enumerate() {
+        let Some(outcome) = &outcomes[at] else { continue };
+        match (outcome, block.kind) {
+            (Outcome::Failed(error), Kind::Sql) => run.problems.push(format!(
+                "line {}: this sql block failed; mark it ```sql,fails if that is the point\n{error}",
+                block.line
+            )),
+            (Outcome::Rows(_), Kind::SqlFails) => {
+                run.problems.push(format!("line {}: this ```sql,fails block succeeded", block.line))
+            }
+            _ => {}
+        }
+    }
+    for (out_at, code_at) in shows {
+        let block = &blocks[out_at];
+        let Some(outcome) = &outcomes[code_at] else { continue };
+        let got = shown(outcome, &pids);
+        if normalise(&block.code) != got {
+            run.stale.push(format!(
+                "line {}: the output shown is not what PostgreSQL returns (WORKBOOK_BLESS=1 rewrites it)\n\
+                 --- shown\n{}\n--- returned\n{got}",
+                block.line,
+                normalise(&block.code)
+            ));
+            let text: String = got.lines().map(|l| format!("{}{l}\n", block.indent)).collect();
+            run.rewrites.push((block.content.clone(), text));
         }
     }
     run
@@ -449,7 +685,7 @@ async fn run_chapter(conn: &mut PgConnection, blocks: &[Block]) -> ChapterRun {
 fn with_fresh_database<T>(
     runtime: &tokio::runtime::Runtime,
     server: &str,
-    body: impl AsyncFnOnce(&mut PgConnection) -> T,
+    body: impl AsyncFnOnce(&mut PgConnection, &PgConnectOptions) -> T,
 ) -> T {
     let server_options = PgConnectOptions::from_str(server).expect("the test server's URL parses");
     let name = format!("wbchk_{}_book_{:08x}", std::process::id(), fastrand::u32(..));
@@ -465,10 +701,11 @@ fn with_fresh_database<T>(
     });
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         runtime.block_on(async {
-            let mut conn = PgConnection::connect_with(&server_options.clone().database(&name))
+            let options = server_options.clone().database(&name);
+            let mut conn = PgConnection::connect_with(&options)
                 .await
                 .unwrap_or_else(|e| panic!("connecting to the scratch database {name}: {e}"));
-            let out = body(&mut conn).await;
+            let out = body(&mut conn, &options).await;
             let _ = conn.close().await;
             out
         })
@@ -517,7 +754,8 @@ fn every_sql_block_in_the_book_runs_as_shown() {
         if !blocks.iter().any(|b| matches!(b.kind, Kind::Sql | Kind::SqlFails | Kind::Output)) {
             continue;
         }
-        let run = with_fresh_database(&runtime, &server, async |conn| run_chapter(conn, &blocks).await);
+        let run =
+            with_fresh_database(&runtime, &server, async |conn, options| run_chapter(conn, options, &blocks).await);
         ran += run.ran;
         problems.extend(run.problems.into_iter().map(|p| format!("{here}: {p}")));
         if bless() && !run.rewrites.is_empty() {
@@ -861,7 +1099,9 @@ fn the_sql_runner_reports_failures_surprises_and_stale_output() {
               ```sql\nSELECT count(*) AS n FROM t;\n```\n\n```text,output\n n\n---\n 3\n(1 row)\n```\n\n\
               ```sql,fails\nSELECT 1;\n```\n\n```sql\nSELECT * FROM missing;\n```\n\n```text,output\n(0 rows)\n```\n";
     let (blocks, _) = code_blocks(md);
-    let run = with_fresh_database(&runtime(), &common::database_url(), async |conn| run_chapter(conn, &blocks).await);
+    let run = with_fresh_database(&runtime(), &common::database_url(), async |conn, options| {
+        run_chapter(conn, options, &blocks).await
+    });
     assert_eq!(run.ran, 5);
     let at = |found: &[String]| found.iter().map(|p| p.split(':').next().unwrap().to_owned()).collect::<Vec<_>>();
     // The fails block that succeeded, and the block that failed unmarked.
@@ -871,6 +1111,57 @@ fn the_sql_runner_reports_failures_surprises_and_stale_output() {
     assert_eq!(run.rewrites.len(), 2);
     assert_eq!(run.rewrites[0].1, " n\n---\n 2\n(1 row)\n");
     assert!(run.rewrites[1].1.starts_with("ERROR:  relation \"missing\" does not exist"), "{:?}", run.rewrites);
+}
+
+#[test]
+fn sessions_run_on_their_own_connections_and_a_waiting_block_finishes_later() {
+    // (Not one block with the CREATE: statements before a BEGIN in the
+    // same query string become part of its transaction.)
+    let md = "```sql\nCREATE TABLE t (id int PRIMARY KEY, n int);\nINSERT INTO t VALUES (1, 0);\n```\n\n\
+              ```sql,session=a\n-- session a\nBEGIN;\nUPDATE t SET n = 1 WHERE id = 1;\n```\n\n\
+              ```sql,session=b\n-- session b\nSELECT n FROM t;\n```\n\n```text,output\n n\n---\n 0\n(1 row)\n```\n\n\
+              ```sql,session=b,waits\n-- session b\nUPDATE t SET n = n + 10 RETURNING n;\n```\n\n```text,output\n n\n---\n 10\n(1 row)\n```\n\n\
+              ```sql,session=a\n-- session a\nCOMMIT;\n```\n\n\
+              ```sql,session=b\n-- session b\nSELECT n FROM t;\n```\n\n```text,output\n n\n----\n 11\n(1 row)\n```\n\n\
+              ```sql,session=b,waits\n-- session b\nSELECT 1;\n```\n\n\
+              ```sql,session=c\nSELECT 2;\n```\n";
+    let (blocks, problems) = code_blocks(md);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(blocks[0].session, None);
+    assert_eq!(blocks[1].session.as_deref(), Some("a"));
+    assert!(blocks[4].waits);
+    let run = with_fresh_database(&runtime(), &common::database_url(), async |conn, options| {
+        run_chapter(conn, options, &blocks).await
+    });
+    assert_eq!(run.ran, 8);
+    // Session b saw 0 before a committed; its UPDATE waited for a's lock
+    // and then added 10 to a's 1, which the output shown as 10 gets wrong.
+    assert_eq!(run.stale.len(), 1, "{:#?}", run.stale);
+    assert!(run.stale[0].starts_with("line 29:"), "{:#?}", run.stale);
+    assert_eq!(run.rewrites[0].1, " n\n----\n 11\n(1 row)\n");
+    // A waits block that did not wait, and a session block whose first
+    // line does not name its session.
+    let at = |found: &[String]| found.iter().map(|p| p.split(':').next().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(at(&run.problems), ["line 53", "line 58"], "{:#?}", run.problems);
+    assert!(run.problems[0].contains("finished without waiting"), "{:#?}", run.problems);
+
+    let (_, problems) = code_blocks("```sql,waits\nSELECT 1;\n```\n\n```sql,session=\nSELECT 1;\n```\n");
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
+#[test]
+fn process_ids_and_transaction_numbers_in_errors_are_named() {
+    let detail = "ERROR:  deadlock detected\nDETAIL:  Process 4711 waits for ShareLock on transaction 1002; blocked by process 4712.\n\
+                  Process 4712 waits for ShareLock on transaction 1001; blocked by process 4711.\nHINT:  See server log for query details.";
+    let pids = [(4711, "a".to_owned()), (4712, "b".to_owned())];
+    assert_eq!(
+        shown(&Outcome::Failed(detail.to_owned()), &pids),
+        "ERROR:  deadlock detected\nDETAIL:  Process <session a> waits for ShareLock on transaction <xid>; blocked by process <session b>.\n\
+         Process <session b> waits for ShareLock on transaction <xid>; blocked by process <session a>.\nHINT:  See server log for query details."
+    );
+    // Numbers that are neither stay as they are.
+    let key = "ERROR:  duplicate key value\nDETAIL:  Key (id)=(4711) already exists.";
+    assert_eq!(shown(&Outcome::Failed(key.to_owned()), &pids), key);
 }
 
 // ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 //! memory; the embedded server and an external one; bad input of every
 //! kind named in the foundation issue.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,6 +76,7 @@ fn an_unknown_exercise_is_a_usage_error_that_suggests_the_closest() {
 
 #[test]
 fn the_starter_fails_with_messages_and_leaves_no_database_behind() {
+    let _builds = common::in_place_builds();
     let url = database_url();
     let child = common::checker_std()
         .args(["--database-url", &url, "run", "connect", "--format", "json"])
@@ -344,6 +345,7 @@ fn with_no_server_programs_and_no_url_the_checker_names_the_three_ways_out() {
 
 #[test]
 fn a_build_waiting_for_another_cargos_lock_says_so_and_goes_on_when_it_is_free() {
+    let _builds = common::in_place_builds();
     use std::io::{BufRead, BufReader};
     let url = database_url();
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
@@ -386,6 +388,33 @@ fn a_build_waiting_for_another_cargos_lock_says_so_and_goes_on_when_it_is_free()
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "the starter is checked once the lock is free: {text}");
     assert!(text.contains("checks pass"), "{text}");
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly_with_success() {
+    // `checker list --format json | head -1`, made certain: the reader is
+    // gone before the checker writes anything.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = common::checker_std()
+        .args(["list", "--format", "json"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "nothing said about the pipe: {err}");
+}
+
+#[test]
+fn help_documents_every_exit_code_including_ctrl_c() {
+    let out = checker().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for code in ["0  every check passed", "1  some checks failed", "2  usage error", "3  environment error", "130"] {
+        assert!(text.contains(code), "--help lacks {code:?}:\n{text}");
+    }
+    assert!(text.contains("130  interrupted (Ctrl-C)"), "{text}");
 }
 
 #[test]

@@ -2,12 +2,13 @@
 //! (starter fails with messages, solution passes, book section exists and
 //! links resolve), and compose.yml stays in step with the embedded server.
 
-mod common;
+use crate::common;
 
 use common::{checker, workspace_root};
 
 #[test]
 fn dev_check_proves_every_exercise_of_the_course() {
+    let _builds = common::in_place_builds();
     let out = checker().args(["dev", "check"]).output().expect("running checker dev check");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));

@@ -3,7 +3,7 @@
 //! created on the test server and dropped afterwards, with migration files
 //! in a temporary directory.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 //! Sandbox databases are named after the exercise (`wbsandbox_<slug>`), so
 //! each test here works on a different exercise and never shares one.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -6,13 +6,13 @@
 //! The scratch course shares the workspace's target dir, so nothing is
 //! compiled twice. Cargo names a path crate's artifacts after its path
 //! relative to the workspace root, so the scratch `exercises/connect` and
-//! the course's own share artifacts: that is why these tests live in their
-//! own test binary (cargo runs test binaries one after another), and why
-//! only one test here compiles anything. It also proves the checker's
+//! the course's own share artifacts: that is why the one test here that
+//! compiles anything holds `common::scratch_course_builds()`, which keeps
+//! every other build of the course's exercises out while it runs. It also proves the checker's
 //! answer to that sharing: the course's own starter, older than the
 //! scratch build, is still rebuilt and run as the starter afterwards.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -158,6 +158,7 @@ const AGAIN: Duration = Duration::from_secs(180);
 
 #[test]
 fn watch_mode_rechecks_on_save_answers_its_keys_and_records_progress() {
+    let _builds = common::scratch_course_builds();
     let course = scratch_course();
     let c = course.path();
     let state = tempfile::tempdir().unwrap();
@@ -316,6 +317,7 @@ fn reset_without_git_history_says_so_and_touches_nothing() {
 /// compiled at would read the first checkout's starter and report 0 of 9.
 #[test]
 fn a_second_copy_sharing_the_target_dir_is_checked_against_its_own_files() {
+    let _builds = common::scratch_course_builds();
     let second = scratch_course();
     let first = scratch_course();
     let target = workspace_root().join("target");

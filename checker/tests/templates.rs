@@ -3,7 +3,7 @@
 //! `/autograder`, and the GitHub Classroom workflow's grading step with its
 //! environment, checking that each emits a valid file in its format.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +28,7 @@ fn bash(script: &Path) -> Command {
 
 #[test]
 fn gradescope_run_autograder_writes_results_json() {
+    let _builds = common::in_place_builds();
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     std::fs::create_dir_all(r.join("source")).unwrap();
@@ -58,6 +59,7 @@ fn gradescope_run_autograder_writes_results_json() {
 
 #[test]
 fn the_classroom_workflow_grades_with_a_postgres_service_and_feeds_the_reporter() {
+    let _builds = common::in_place_builds();
     let text = std::fs::read_to_string(templates().join("github-classroom/classroom.yml")).unwrap();
     let wf: serde_yaml::Value = serde_yaml::from_str(&text).expect("the workflow is valid YAML");
     let job = &wf["jobs"]["run-autograding-tests"];

@@ -2,34 +2,34 @@
 
 use colored::Colorize;
 
-use super::Ctx;
 use crate::cli::DbCommand;
 use crate::db::admin::Admin;
 use crate::db::embedded::{PgBinaries, Status};
-use crate::db::{self, redact};
-use crate::exit::Failure;
+use crate::db::{self, blocking, redact};
+use crate::exit::Code;
+use crate::session::Session;
 
-pub async fn execute(ctx: &Ctx, cmd: &DbCommand) -> anyhow::Result<()> {
-    let configured = db::configured_url(&ctx.course, ctx.db_flag.as_deref());
-    let cluster = db::embedded_cluster(&ctx.course);
+pub async fn execute(session: &Session, cmd: &DbCommand) -> anyhow::Result<Code> {
+    let configured = db::configured_url(&session.course, session.db_flag.as_deref());
+    let cluster = db::embedded_cluster(&session.course);
     match cmd {
         DbCommand::Start => {
             if let Some((url, origin)) = configured {
-                println!("Using {} (from {origin}); the embedded server is not needed.", redact(&url));
-                return Ok(());
+                outln!("Using {} (from {origin}); the embedded server is not needed.", redact(&url));
+                return Ok(Code::Passed);
             }
-            let running = blocking(move || cluster.ensure_running()).await?;
+            let running = db::start_embedded(cluster).await?;
             if running.started_now {
-                println!("{} PostgreSQL {} on port {}.", "Started".green().bold(), running.version, running.port);
+                outln!("{} PostgreSQL {} on port {}.", "Started".green().bold(), running.version, running.port);
             } else {
-                println!("Already running: PostgreSQL {} on port {}.", running.version, running.port);
+                outln!("Already running: PostgreSQL {} on port {}.", running.version, running.port);
             }
         }
         DbCommand::Stop => {
-            if blocking(move || cluster.stop()).await? {
-                println!("{} the embedded server.", "Stopped".green().bold());
+            if blocking("stopping the embedded server", move || cluster.stop()).await? {
+                outln!("{} the embedded server.", "Stopped".green().bold());
             } else {
-                println!("The embedded server was not running.");
+                outln!("The embedded server was not running.");
             }
         }
         DbCommand::Status => {
@@ -38,18 +38,18 @@ pub async fn execute(ctx: &Ctx, cmd: &DbCommand) -> anyhow::Result<()> {
                 match Admin::connect(&server).await {
                     Ok(a) => {
                         a.close().await;
-                        println!("Using {} (from {origin}): answering.", redact(url));
+                        outln!("Using {} (from {origin}): answering.", redact(url));
                     }
-                    Err(e) => println!("Using {} (from {origin}): {}", redact(url), e.message.red()),
+                    Err(e) => outln!("Using {} (from {origin}): {}", redact(url), e.to_string().red()),
                 }
-                return Ok(());
+                return Ok(Code::Passed);
             }
-            match blocking(move || cluster.status()).await? {
-                Status::NotCreated => println!("Embedded server: not created yet (it starts on the first check)."),
+            match blocking("asking the embedded server", move || cluster.status()).await? {
+                Status::NotCreated => outln!("Embedded server: not created yet (it starts on the first check)."),
                 Status::Stopped { data_dir } => {
-                    println!("Embedded server: stopped (data in {}).", data_dir.display());
+                    outln!("Embedded server: stopped (data in {}).", data_dir.display());
                 }
-                Status::Running(r) => println!(
+                Status::Running(r) => outln!(
                     "Embedded server: running, PostgreSQL {} on port {} (pid {}, data in {}).\nURL: {}",
                     r.version,
                     r.port,
@@ -60,49 +60,40 @@ pub async fn execute(ctx: &Ctx, cmd: &DbCommand) -> anyhow::Result<()> {
             }
         }
         DbCommand::Url => {
-            let server = db::resolve(&ctx.course, ctx.db_flag.as_deref()).await?;
-            println!("{}", server.url);
+            let server = db::resolve(&session.course, session.db_flag.as_deref()).await?;
+            outln!("{}", server.url);
         }
         DbCommand::Reset { exercise } => {
-            let ex = ctx.course.find(exercise)?.clone();
-            let server = ctx.server().await?.clone();
+            let ex = session.course.find(exercise)?.clone();
+            let server = session.server().await?.clone();
             let mut admin = Admin::connect(&server).await?;
             let name = crate::db::admin::sandbox_name(&ex.slug);
             let existed = admin.database_exists(&name).await?;
             admin.drop_database(&name).await?;
             admin.close().await;
             if existed {
-                println!(
+                outln!(
                     "{} the sandbox database {name}; the next migrate, seed or psql starts from empty.",
                     "Dropped".green().bold()
                 );
             } else {
-                println!("The sandbox database {name} did not exist; nothing to do.");
+                outln!("The sandbox database {name} did not exist; nothing to do.");
             }
         }
         DbCommand::Psql { exercise } => {
-            let ex = ctx.exercise_or_current(exercise.as_deref())?;
-            let url = ctx.sandbox_url(&ex.slug).await?;
+            let ex = session.exercise_or_current(exercise.as_deref())?;
+            let url = session.sandbox_url(&ex.slug).await?;
             let psql = PgBinaries::find().ok().and_then(|b| b.psql()).ok_or_else(|| {
-                Failure::env(
-                    "psql was not found: install the PostgreSQL client (e.g. `apt-get install postgresql-client`).",
+                anyhow::anyhow!(
+                    "psql was not found: install the PostgreSQL client (e.g. `apt-get install postgresql-client`)."
                 )
             })?;
-            println!("{}", format!("Sandbox database for {}: {}", ex.slug, redact(&url)).dimmed());
+            outln!("{}", format!("Sandbox database for {}: {}", ex.slug, redact(&url)).dimmed());
             let status = std::process::Command::new(psql).arg(&url).status()?;
             if !status.success() {
-                return Err(Failure::env(format!("psql exited with {status}")).into());
+                anyhow::bail!("psql exited with {status}");
             }
         }
     }
-    Ok(())
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::db::embedded::EmbeddedError> + Send + 'static,
-) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Failure::env(format!("the embedded server task failed: {e}")))?
-        .map_err(|e| Failure::env(format!("failed to {e}")))
+    Ok(Code::Passed)
 }

@@ -3,28 +3,29 @@
 
 use colored::Colorize;
 
-use super::Ctx;
 use crate::course::Exercise;
+use crate::exit::Code;
+use crate::session::Session;
 
-pub fn execute(ctx: &Ctx, slug: Option<&str>) -> anyhow::Result<()> {
-    let ex = ctx.exercise_or_current(slug)?;
-    for line in next_hint(ctx, &ex)? {
-        println!("{line}");
+pub fn execute(session: &Session, slug: Option<&str>) -> anyhow::Result<Code> {
+    let ex = session.exercise_or_current(slug)?;
+    for line in next_hint(session, &ex)? {
+        outln!("{line}");
     }
-    Ok(())
+    Ok(Code::Passed)
 }
 
 /// Shows one more hint of `ex` than last time (saved in the progress
 /// file), returning the lines to print: every hint so far, then a note.
-pub fn next_hint(ctx: &Ctx, ex: &Exercise) -> anyhow::Result<Vec<String>> {
+pub fn next_hint(session: &Session, ex: &Exercise) -> anyhow::Result<Vec<String>> {
     if ex.hints.is_empty() {
         return Ok(vec![format!("{} has no hints; its book section is book/src/{}.", ex.slug, ex.book)]);
     }
-    let (mut progress, _) = ctx.progress();
+    let (mut progress, _) = session.progress();
     let shown = progress.hints_shown.get(&ex.slug).copied().unwrap_or(0);
     let now = (shown + 1).min(ex.hints.len());
     progress.hints_shown.insert(ex.slug.clone(), now);
-    ctx.save_progress(&progress)?;
+    session.save_progress(&progress)?;
     let mut lines: Vec<String> = ex
         .hints
         .iter()

@@ -5,46 +5,39 @@ use std::io::Write;
 
 use colored::Colorize;
 
-use super::Ctx;
 use crate::cli::Format;
+use crate::exit::Code;
 use crate::progress::Progress;
+use crate::report::json;
+use crate::session::Session;
 
-pub fn execute(ctx: &Ctx, format: Format) -> anyhow::Result<()> {
-    let (progress, warning) = ctx.progress();
+pub fn execute(session: &Session, format: Format) -> anyhow::Result<Code> {
+    let (progress, warning) = session.progress();
     if let Some(w) = warning {
         eprintln!("{} {w}", "warning:".yellow());
     }
-    let current = progress.current(&ctx.course).map(|e| e.slug.clone());
+    let current = progress.current(&session.course).map(|e| e.slug.clone());
     let mut out = std::io::stdout().lock();
     if format == Format::Json {
-        let rows: Vec<_> = ctx
+        let rows: Vec<json::ListEntry> = session
             .course
             .exercises
             .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "slug": e.slug,
-                    "title": e.title,
-                    "book": format!("book/src/{}", e.book),
-                    "done": progress.done.contains(&e.slug),
-                    "current": current.as_deref() == Some(e.slug.as_str()),
-                })
-            })
+            .map(|e| json::ListEntry::new(e, progress.done.contains(&e.slug), current.as_deref() == Some(&e.slug)))
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
-        return Ok(());
+        return Ok(Code::Passed);
     }
-    for line in table(ctx, &progress, current.as_deref()) {
+    for line in table(session, &progress, current.as_deref()) {
         writeln!(out, "{line}")?;
     }
-    Ok(())
+    Ok(Code::Passed)
 }
 
 /// One line per exercise (solved ✓, `current` ▶), then how many are done.
-pub fn table(ctx: &Ctx, progress: &Progress, current: Option<&str>) -> Vec<String> {
-    let mut lines: Vec<String> = ctx
-        .course
-        .exercises
+pub fn table(session: &Session, progress: &Progress, current: Option<&str>) -> Vec<String> {
+    let exercises = &session.course.exercises;
+    let mut lines: Vec<String> = exercises
         .iter()
         .enumerate()
         .map(|(i, e)| {
@@ -53,8 +46,8 @@ pub fn table(ctx: &Ctx, progress: &Progress, current: Option<&str>) -> Vec<Strin
             format!("{here} {mark} {:>2}. {:<20} {}", i + 1, e.slug, e.title.dimmed())
         })
         .collect();
-    let done = ctx.course.exercises.iter().filter(|e| progress.done.contains(&e.slug)).count();
+    let done = exercises.iter().filter(|e| progress.done.contains(&e.slug)).count();
     lines.push(String::new());
-    lines.push(format!("{done} of {} done.", ctx.course.exercises.len()));
+    lines.push(format!("{done} of {} done.", exercises.len()));
     lines
 }

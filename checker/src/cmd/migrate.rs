@@ -3,56 +3,57 @@
 
 use colored::Colorize;
 
-use super::Ctx;
+use super::{Explained, UsageError};
 use crate::cli::MigrateAction;
 use crate::db::redact;
-use crate::exit::{Code, Failure};
+use crate::exit::Code;
 use crate::migrate::{self, MigrateError, State};
+use crate::session::Session;
 
-pub async fn execute(ctx: &Ctx, exercise: &str, action: &MigrateAction) -> anyhow::Result<Code> {
-    let ex = ctx.course.find(exercise)?.clone();
-    let dir = crate::seed::migrations_dir(&ctx.course.exercise_dir(&ex));
+pub async fn execute(session: &Session, exercise: &str, action: &MigrateAction) -> anyhow::Result<Code> {
+    let ex = session.course.find(exercise)?.clone();
+    let dir = crate::seed::migrations_dir(&session.course.exercise_dir(&ex));
 
     if let MigrateAction::New { name } = action {
         let (up, down) = migrate::new(&dir, name).map_err(|e| failure(e, &ex.slug))?;
-        println!("{} {}", "Created".green().bold(), ctx.course.display_path(&up));
-        println!("{} {}", "Created".green().bold(), ctx.course.display_path(&down));
-        println!(
+        outln!("{} {}", "Created".green().bold(), session.course.display_path(&up));
+        outln!("{} {}", "Created".green().bold(), session.course.display_path(&down));
+        outln!(
             "Write the change in the up file and its undo in the down file, then: cargo checker migrate {} up",
             ex.slug
         );
         return Ok(Code::Passed);
     }
     if !dir.is_dir() {
-        return Err(Failure::usage(format!(
+        return Err(UsageError(format!(
             "exercise {} has no migrations directory ({}); create its first migration with `cargo checker migrate {} new <name>`",
             ex.slug,
-            ctx.course.display_path(&dir),
+            session.course.display_path(&dir),
             ex.slug
         ))
         .into());
     }
 
-    let url = ctx.sandbox_url(&ex.slug).await?;
+    let url = session.sandbox_url(&ex.slug).await?;
     eprintln!("{}", format!("sandbox database: {}", redact(&url)).dimmed());
     match action {
         MigrateAction::Up => {
             let ran = migrate::up(&url, &dir).await.map_err(|e| failure(e, &ex.slug))?;
             if ran.is_empty() {
-                println!("Nothing to apply: every migration is already applied.");
+                outln!("Nothing to apply: every migration is already applied.");
             }
             for m in &ran {
-                println!("{} {m}", "Applied".green().bold());
+                outln!("{} {m}", "Applied".green().bold());
             }
         }
         MigrateAction::Down => match migrate::down(&url, &dir).await.map_err(|e| failure(e, &ex.slug))? {
-            Some(m) => println!("{} {m}", "Reverted".green().bold()),
-            None => println!("Nothing to revert: no migration is applied."),
+            Some(m) => outln!("{} {m}", "Reverted".green().bold()),
+            None => outln!("Nothing to revert: no migration is applied."),
         },
         MigrateAction::Status => {
             let all = migrate::status(&url, &dir).await.map_err(|e| failure(e, &ex.slug))?;
             if all.is_empty() {
-                println!("No migrations yet: create one with `cargo checker migrate {} new <name>`.", ex.slug);
+                outln!("No migrations yet: create one with `cargo checker migrate {} new <name>`.", ex.slug);
             }
             for s in &all {
                 let line = s.to_string();
@@ -61,7 +62,7 @@ pub async fn execute(ctx: &Ctx, exercise: &str, action: &MigrateAction) -> anyho
                     State::Pending => line.normal(),
                     State::Modified | State::Missing | State::Failed => line.red(),
                 };
-                println!("  {line}");
+                outln!("  {line}");
             }
         }
         MigrateAction::New { .. } => unreachable!("handled above"),
@@ -69,19 +70,15 @@ pub async fn execute(ctx: &Ctx, exercise: &str, action: &MigrateAction) -> anyho
     Ok(Code::Passed)
 }
 
-/// A migration error as the command's failure: the student's SQL or files
-/// are at fault (exit 1), unless the database itself is (exit 3).
-fn failure(e: MigrateError, slug: &str) -> Failure {
-    let code = match e {
-        MigrateError::Database(_) | MigrateError::Io { .. } => Code::Environment,
-        MigrateError::BadName { .. } => Code::Usage,
-        MigrateError::Missing { .. } | MigrateError::Dirty { .. } => {
-            return Failure {
-                code: Code::ChecksFailed,
-                message: format!("{e}\n  - or start the sandbox again from empty: cargo checker db reset {slug}"),
-            };
+/// A migration error with the way out a sandbox always has, where the
+/// error itself does not name it.
+fn failure(e: MigrateError, slug: &str) -> anyhow::Error {
+    match e {
+        MigrateError::Missing { .. } | MigrateError::Dirty { .. } => Explained {
+            message: format!("{e}\n  - or start the sandbox again from empty: cargo checker db reset {slug}"),
+            error: e.into(),
         }
-        _ => Code::ChecksFailed,
-    };
-    Failure { code, message: e.to_string() }
+        .into(),
+        e => e.into(),
+    }
 }

@@ -2,26 +2,22 @@
 
 use colored::Colorize;
 
-use super::Ctx;
+use crate::exit::Code;
+use crate::session::Session;
 
-pub fn execute(ctx: &Ctx) -> anyhow::Result<()> {
-    let (mut progress, _) = ctx.progress();
-    let Some(current) = progress.current(&ctx.course).cloned() else { return Ok(()) };
+pub fn execute(session: &Session) -> anyhow::Result<Code> {
+    let (mut progress, _) = session.progress();
+    let Some(current) = progress.current(&session.course).cloned() else { return Ok(Code::Passed) };
     if !progress.done.contains(&current.slug) {
-        println!("{}", format!("Note: {} is not solved yet; you can come back to it.", current.slug).yellow());
+        outln!("{}", format!("Note: {} is not solved yet; you can come back to it.", current.slug).yellow());
     }
-    match progress.next_after(&ctx.course, &current.slug).cloned() {
+    match progress.next_after(&session.course, &current.slug).cloned() {
         Some(next) => {
             progress.current = Some(next.slug.clone());
-            ctx.save_progress(&progress)?;
-            println!(
-                "Now on {}: {}. Read book/src/{} and run `cargo checker`.",
-                next.slug.bold(),
-                next.title,
-                next.book
-            );
+            session.save_progress(&progress)?;
+            outln!("Now on {}: {}. Read book/src/{} and run `cargo checker`.", next.slug.bold(), next.title, next.book);
         }
-        None => println!("{}", "Every exercise is solved. Well done!".green().bold()),
+        None => outln!("{}", "Every exercise is solved. Well done!".green().bold()),
     }
-    Ok(())
+    Ok(Code::Passed)
 }

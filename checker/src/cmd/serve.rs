@@ -3,65 +3,66 @@
 //!
 //! The sandbox is migrated (and seeded, where the exercise has seeds)
 //! first; then cargo builds and runs the exercise's `examples/serve.rs`
-//! with `DATABASE_URL` and `PORT` set. Compile errors and the server's
-//! own output go straight to the terminal; Ctrl-C stops it.
+//! (the example `serve-<slug>`) with `DATABASE_URL` and `PORT` set.
+//! Compile errors and the server's own output go straight to the
+//! terminal; Ctrl-C stops it.
 
 use colored::Colorize;
 
-use super::Ctx;
+use super::{Explained, UsageError};
 use crate::db::redact;
-use crate::exit::{Code, Failure};
+use crate::exit::Code;
 use crate::seed::{self, SeedError};
+use crate::session::Session;
 
 /// Where an HTTP exercise keeps the program `serve` runs.
 pub const SERVER: &str = "examples/serve.rs";
 
-pub async fn execute(ctx: &Ctx, exercise: &str, port: u16) -> anyhow::Result<Code> {
-    let ex = ctx.course.find(exercise)?.clone();
-    let dir = ctx.course.exercise_dir(&ex);
+pub async fn execute(session: &Session, exercise: &str, port: u16) -> anyhow::Result<Code> {
+    let course = &session.course;
+    let ex = course.find(exercise)?.clone();
+    let dir = course.exercise_dir(&ex);
     if !dir.join(SERVER).is_file() {
-        let servers: Vec<&str> = ctx
-            .course
+        let servers: Vec<&str> = course
             .exercises
             .iter()
-            .filter(|e| ctx.course.exercise_dir(e).join(SERVER).is_file())
+            .filter(|e| course.exercise_dir(e).join(SERVER).is_file())
             .map(|e| e.slug.as_str())
             .collect();
-        return Err(Failure::usage(format!(
+        return Err(UsageError(format!(
             "exercise {} is not served over HTTP (it has no {SERVER}); exercises that are: {}",
             ex.slug,
             if servers.is_empty() { "none".to_owned() } else { servers.join(", ") }
         ))
         .into());
     }
-    let url = ctx.sandbox_url(&ex.slug).await?;
+    let url = session.sandbox_url(&ex.slug).await?;
     eprintln!("{}", format!("sandbox database: {}", redact(&url)).dimmed());
-    let fresh = seed::fresh(&url, &seed::migrations_dir(&dir), &seed::seeds_dir(&dir)).await.map_err(|e| {
-        let code = if matches!(e, SeedError::Database(_)) { Code::Environment } else { Code::ChecksFailed };
-        Failure { code, message: format!("failed to {e}\n{}", seed::next_step(&e, &ex.slug)) }
+    let fresh = seed::fresh(&url, &seed::migrations_dir(&dir), &seed::seeds_dir(&dir)).await.map_err(|e: SeedError| {
+        Explained { message: format!("failed to {e}\n{}", seed::next_step(&e, &ex.slug)), error: e.into() }
     })?;
     if !fresh.migrations_applied.is_empty() {
         eprintln!("{} {} migration(s) to the sandbox", "Applied".green().bold(), fresh.migrations_applied.len());
     }
     let status = tokio::process::Command::new(crate::runner::cargo_path())
-        .current_dir(&ctx.course.root)
+        .current_dir(&course.root)
         .args(["run", "--quiet", "--package", &ex.slug, "--example", &format!("serve-{}", ex.slug)])
-        .env("CARGO_TARGET_DIR", ctx.course.target_dir())
+        .env("CARGO_TARGET_DIR", course.target_dir())
         .env("DATABASE_URL", &url)
         .env("PORT", port.to_string())
         .env_remove("RUSTFLAGS")
         .status()
-        .await
-        .map_err(|e| Failure::env(format!("could not run cargo ({e})")))?;
-    match status.code() {
-        Some(0) => Ok(Code::Passed),
-        // cargo's own code for a build that failed: the compiler has
-        // printed why, above.
-        Some(101) => Err(Failure {
-            code: Code::ChecksFailed,
-            message: format!("{} did not compile: cargo's messages are above", ex.slug),
+        .await?;
+    Ok(match status.code() {
+        Some(0) => Code::Passed,
+        // cargo's own code for a build that failed: the compiler said why.
+        Some(101) => {
+            eprintln!("{} {} did not compile: cargo's messages are above", "error:".red().bold(), ex.slug);
+            Code::ChecksFailed
         }
-        .into()),
-        _ => Err(Failure::env(format!("the server stopped ({status}); its messages are above")).into()),
-    }
+        _ => {
+            eprintln!("{} the server stopped ({status}); its messages are above", "error:".red().bold());
+            Code::Environment
+        }
+    })
 }

@@ -12,13 +12,15 @@ use colored::Colorize;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use super::Ctx;
 use crate::course::Exercise;
+use crate::events::drive;
 use crate::exit::Code;
-use crate::report::terminal;
+use crate::report::TerminalRuns;
+use crate::report::progress::BuildSpinner;
+use crate::session::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Input {
+pub(crate) enum Input {
     Next,
     Hint,
     List,
@@ -26,62 +28,70 @@ enum Input {
     Quit,
 }
 
-enum Event {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
     Saved,
     Key(Input),
 }
 
-pub async fn execute(ctx: &Ctx, manual: bool) -> anyhow::Result<Code> {
+pub async fn execute(session: &Session, manual: bool) -> anyhow::Result<Code> {
     // Fail before the loop starts if there is no database, with the usual message.
-    ctx.server().await?;
+    session.server().await?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let raw = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     spawn_input(tx.clone(), raw);
     let _raw_guard = RawMode::enable(raw);
 
-    let (progress, warning) = ctx.progress();
+    let (progress, warning) = session.progress();
     if let Some(w) = warning {
         say(raw, &format!("{} {w}", "warning:".yellow()));
     }
-    let mut ex = match progress.current(&ctx.course) {
+    let mut ex = match progress.current(&session.course) {
         Some(e) => e.clone(),
         None => return Ok(Code::Passed),
     };
-    let mut watcher = if manual { None } else { Some(watch(ctx, &ex, tx.clone())?) };
-    check(ctx, &ex, raw, manual).await?;
+    let mut watcher = if manual { None } else { Some(watch(session, &ex, tx.clone())?) };
+    check(session, &ex, raw, manual).await?;
 
-    while let Some(event) = rx.recv().await {
+    // A key pressed while a save settles waits here, not lost.
+    let mut pending: Option<Event> = None;
+    loop {
+        let event = match pending.take() {
+            Some(event) => event,
+            None => match rx.recv().await {
+                Some(event) => event,
+                None => break,
+            },
+        };
         match event {
             Event::Saved => {
-                // Editors save in bursts (write, rename, chmod): settle first.
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                while let Ok(Event::Saved) = rx.try_recv() {}
-                check(ctx, &ex, raw, manual).await?;
+                pending = settle(&mut rx).await;
+                check(session, &ex, raw, manual).await?;
             }
-            Event::Key(Input::Rerun) => check(ctx, &ex, raw, manual).await?,
+            Event::Key(Input::Rerun) => check(session, &ex, raw, manual).await?,
             Event::Key(Input::Quit) => break,
             Event::Key(Input::Hint) => {
-                for line in super::hint::next_hint(ctx, &ex)? {
+                for line in super::hint::next_hint(session, &ex)? {
                     say(raw, &line);
                 }
             }
             Event::Key(Input::List) => {
-                let (p, _) = ctx.progress();
-                for line in super::list::table(ctx, &p, Some(&ex.slug)) {
+                let (p, _) = session.progress();
+                for line in super::list::table(session, &p, Some(&ex.slug)) {
                     say(raw, &line);
                 }
             }
             Event::Key(Input::Next) => {
-                let (mut p, _) = ctx.progress();
-                match p.next_after(&ctx.course, &ex.slug).cloned() {
+                let (mut p, _) = session.progress();
+                match p.next_after(&session.course, &ex.slug).cloned() {
                     Some(next) => {
                         p.current = Some(next.slug.clone());
-                        ctx.save_progress(&p)?;
+                        session.save_progress(&p)?;
                         ex = next;
                         if !manual {
-                            watcher = Some(watch(ctx, &ex, tx.clone())?);
+                            watcher = Some(watch(session, &ex, tx.clone())?);
                         }
-                        check(ctx, &ex, raw, manual).await?;
+                        check(session, &ex, raw, manual).await?;
                     }
                     None => say(raw, &"Every exercise is solved. Well done!".green().bold().to_string()),
                 }
@@ -92,16 +102,31 @@ pub async fn execute(ctx: &Ctx, manual: bool) -> anyhow::Result<Code> {
     Ok(Code::Passed)
 }
 
-async fn check(ctx: &Ctx, ex: &Exercise, raw: bool, manual: bool) -> anyhow::Result<()> {
+/// Editors save in bursts (write, rename, chmod): waits a moment and takes
+/// the rest of the burst. Returns the first other event that came in the
+/// meantime (a key pressed right after saving), to be handled next.
+pub(crate) async fn settle(rx: &mut mpsc::UnboundedReceiver<Event>) -> Option<Event> {
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    loop {
+        match rx.try_recv() {
+            Ok(Event::Saved) => continue,
+            Ok(other) => return Some(other),
+            Err(_) => return None,
+        }
+    }
+}
+
+async fn check(session: &Session, ex: &Exercise, raw: bool, manual: bool) -> anyhow::Result<()> {
     if raw {
         // Clear the screen so the newest verdict is the only one in view.
         print!("\x1b[2J\x1b[H");
     }
     say(raw, &format!("{} {}…", "Checking".dimmed(), ex.slug));
-    let run = ctx.run_in_place(ex, true).await?;
-    ctx.record(&run)?;
-    let mut buf = Vec::new();
-    terminal::run(&mut buf, &ctx.course, ex, &run)?;
+    let mut shown = (BuildSpinner::default(), TerminalRuns::new(&session.course, Vec::new()));
+    let (run, _) = drive(&mut shown, async |events| session.run_in_place(ex, &events).await).await;
+    let run = run?;
+    session.record(&run)?;
+    let buf = shown.1.into_inner();
     say(raw, String::from_utf8_lossy(&buf).trim_end());
     let keys = if run.passed() {
         format!("{} n next · h hint · l list · r re-run · q quit", "Solved!".green().bold())
@@ -125,8 +150,12 @@ fn say(raw: bool, text: &str) {
 }
 
 /// Watches the exercise directory, reporting saves of editable files only.
-fn watch(ctx: &Ctx, ex: &Exercise, tx: mpsc::UnboundedSender<Event>) -> anyhow::Result<notify::RecommendedWatcher> {
-    let dir: PathBuf = ctx.course.exercise_dir(ex);
+fn watch(
+    session: &Session,
+    ex: &Exercise,
+    tx: mpsc::UnboundedSender<Event>,
+) -> anyhow::Result<notify::RecommendedWatcher> {
+    let dir: PathBuf = session.course.exercise_dir(ex);
     let base = dir.clone();
     let ex = ex.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -221,5 +250,24 @@ impl Drop for RawMode {
         if self.0 {
             let _ = crossterm::terminal::disable_raw_mode();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_key_pressed_while_a_save_settles_is_kept() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for e in [Event::Saved, Event::Key(Input::Quit), Event::Saved] {
+            tx.send(e).unwrap();
+        }
+        assert_eq!(settle(&mut rx).await, Some(Event::Key(Input::Quit)));
+        // What came after the key is still there, in order.
+        assert_eq!(rx.try_recv().ok(), Some(Event::Saved));
+        tx.send(Event::Saved).unwrap();
+        assert_eq!(settle(&mut rx).await, None, "a burst of saves alone is one save");
+        assert!(rx.try_recv().is_err());
     }
 }

@@ -7,8 +7,7 @@
 
 use sqlx::{Connection, Executor, PgConnection, Row};
 
-use crate::db::{Server, redact, url_with_database};
-use crate::exit::Failure;
+use crate::db::{DbError, Server, redact, url_with_database};
 use crate::sys;
 
 /// Prefix of every per-check database (the support crate names them).
@@ -24,50 +23,35 @@ pub struct Admin {
 impl Admin {
     /// Connects, turning the usual failures into messages that say what to
     /// do next.
-    pub async fn connect(server: &Server) -> Result<Admin, Failure> {
+    pub async fn connect(server: &Server) -> Result<Admin, DbError> {
         let conn = tokio::time::timeout(std::time::Duration::from_secs(10), PgConnection::connect(&server.url))
             .await
-            .map_err(|_| {
-                Failure::env(format!(
-                    "the database at {} (from {}) did not answer within 10 s.\n\
-                     Check the host and port, or unset it to use the embedded server.",
-                    redact(&server.url),
-                    server.origin
-                ))
-            })?
+            .map_err(|_| DbError::Timeout { url: redact(&server.url), origin: server.origin })?
             .map_err(|e| connect_failure(server, &e))?;
         Ok(Admin { conn })
     }
 
     /// Fails unless this role may create databases: every check needs its own.
-    pub async fn require_createdb(&mut self, server: &Server) -> Result<(), Failure> {
+    pub async fn require_createdb(&mut self, server: &Server) -> Result<(), DbError> {
         let row = sqlx::query("SELECT rolcreatedb OR rolsuper AS ok, current_user::text AS who FROM pg_roles WHERE rolname = current_user")
             .fetch_one(&mut self.conn)
             .await
-            .map_err(|e| Failure::env(format!("reading the role's privileges: {e}")))?;
+            .map_err(DbError::query("reading the role's privileges"))?;
         let ok: bool = row.get("ok");
         if ok {
             return Ok(());
         }
-        let who: String = row.get("who");
-        Err(Failure::env(format!(
-            "the role `{who}` at {} (from {}) may not create databases, and every check needs a fresh one.\n\
-             Grant it with `ALTER ROLE {who} CREATEDB;` as a superuser, use another role, \
-             or unset {} to use the embedded server.",
-            redact(&server.url),
-            server.origin,
-            server.origin
-        )))
+        Err(DbError::NoCreatedb { who: row.get("who"), url: redact(&server.url), origin: server.origin })
     }
 
     /// Names of databases starting with `prefix`.
-    pub async fn databases_with_prefix(&mut self, prefix: &str) -> Result<Vec<String>, Failure> {
+    pub async fn databases_with_prefix(&mut self, prefix: &str) -> Result<Vec<String>, DbError> {
         let pattern = format!("{}%", prefix.replace('_', "\\_"));
         sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1 ORDER BY datname")
             .bind(pattern)
             .fetch_all(&mut self.conn)
             .await
-            .map_err(|e| Failure::env(format!("listing databases: {e}")))
+            .map_err(DbError::query("listing databases"))
     }
 
     /// Drops every database starting with `prefix`; returns how many.
@@ -90,7 +74,7 @@ impl Admin {
         }
     }
 
-    pub async fn drop_with_prefix(&mut self, prefix: &str) -> Result<usize, Failure> {
+    pub async fn drop_with_prefix(&mut self, prefix: &str) -> Result<usize, DbError> {
         let names = self.databases_with_prefix(prefix).await?;
         for name in &names {
             self.drop_database(name).await?;
@@ -100,7 +84,7 @@ impl Admin {
 
     /// Drops check databases whose run is over: named after a process that
     /// no longer exists on this machine.
-    pub async fn sweep_crashed_runs(&mut self) -> Result<usize, Failure> {
+    pub async fn sweep_crashed_runs(&mut self) -> Result<usize, DbError> {
         let mut swept = 0;
         for name in self.databases_with_prefix(CHECK_PREFIX).await? {
             let pid = name[CHECK_PREFIX.len()..].split('_').next().and_then(|p| p.parse::<u32>().ok());
@@ -114,37 +98,37 @@ impl Admin {
         Ok(swept)
     }
 
-    pub async fn database_exists(&mut self, name: &str) -> Result<bool, Failure> {
+    pub async fn database_exists(&mut self, name: &str) -> Result<bool, DbError> {
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(name)
             .fetch_one(&mut self.conn)
             .await
-            .map_err(|e| Failure::env(format!("looking up database {name}: {e}")))
+            .map_err(DbError::query(format!("looking up database {name}")))
     }
 
-    pub async fn create_database(&mut self, name: &str) -> Result<(), Failure> {
+    pub async fn create_database(&mut self, name: &str) -> Result<(), DbError> {
         check_ident(name)?;
         self.conn
             .execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
             .await
-            .map_err(|e| Failure::env(format!("creating database {name}: {e}")))?;
+            .map_err(DbError::query(format!("creating database {name}")))?;
         Ok(())
     }
 
-    pub async fn drop_database(&mut self, name: &str) -> Result<(), Failure> {
+    pub async fn drop_database(&mut self, name: &str) -> Result<(), DbError> {
         check_ident(name)?;
         if !(name.starts_with(CHECK_PREFIX) || name.starts_with(SANDBOX_PREFIX)) {
-            return Err(Failure::env(format!("refusing to drop {name}: the checker did not create it")));
+            return Err(DbError::NotOurs(name.to_owned()));
         }
         self.conn
             .execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
             .await
-            .map_err(|e| Failure::env(format!("dropping database {name}: {e}")))?;
+            .map_err(DbError::query(format!("dropping database {name}")))?;
         Ok(())
     }
 
     /// The sandbox database of an exercise, created if missing; returns its URL.
-    pub async fn sandbox(&mut self, server: &Server, slug: &str) -> Result<String, Failure> {
+    pub async fn sandbox(&mut self, server: &Server, slug: &str) -> Result<String, DbError> {
         let name = sandbox_name(slug);
         if !self.database_exists(&name).await? {
             self.create_database(&name).await?;
@@ -163,17 +147,15 @@ pub fn sandbox_name(slug: &str) -> String {
 
 /// Database names the checker builds are plain identifiers; anything else
 /// is a bug, not something to quote around.
-fn check_ident(name: &str) -> Result<(), Failure> {
+fn check_ident(name: &str) -> Result<(), DbError> {
     if !name.is_empty() && name.len() < 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         Ok(())
     } else {
-        Err(Failure::env(format!("not a database name the checker makes: {name:?}")))
+        Err(DbError::BadName(name.to_owned()))
     }
 }
 
-fn connect_failure(server: &Server, e: &sqlx::Error) -> Failure {
-    let what = redact(&server.url);
-    let from = server.origin;
+fn connect_failure(server: &Server, e: &sqlx::Error) -> DbError {
     let text = e.to_string();
     let next = if text.contains("refused") {
         "Nothing is listening there: start that server, fix the host and port, or unset it to use the embedded server."
@@ -186,5 +168,5 @@ fn connect_failure(server: &Server, e: &sqlx::Error) -> Failure {
     } else {
         "Check the URL, or unset it to use the embedded server."
     };
-    Failure::env(format!("could not connect to {what} (from {from}): {text}\n{next}"))
+    DbError::Connect { url: redact(&server.url), origin: server.origin, text, next }
 }

@@ -5,14 +5,17 @@
 //! then the embedded default.
 
 pub mod admin;
-pub mod binaries;
 pub mod embedded;
+mod error;
 pub mod fast;
+pub mod orphans;
+pub mod registry;
+pub mod watchdog;
 
 use std::fmt;
 
 use crate::course::Course;
-use crate::exit::Failure;
+pub use error::{DbError, blocking};
 
 /// Where the URL came from, so messages can say which setting to fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,16 +72,26 @@ pub fn configured_url(course: &Course, flag: Option<&str>) -> Option<(String, Or
 }
 
 /// Chooses the server, starting the embedded one if nothing else is set.
-pub async fn resolve(course: &Course, flag: Option<&str>) -> Result<Server, Failure> {
+pub async fn resolve(course: &Course, flag: Option<&str>) -> Result<Server, DbError> {
     if let Some((url, origin)) = configured_url(course, flag) {
         return Ok(Server { url, origin });
     }
-    let cluster = embedded_cluster(course);
-    let running = tokio::task::spawn_blocking(move || cluster.ensure_running())
-        .await
-        .map_err(|e| Failure::env(format!("starting the embedded server: {e}")))?
-        .map_err(|e| Failure::env(format!("failed to {e}")))?;
+    let running = start_embedded(embedded_cluster(course)).await?;
     Ok(Server { url: running.url, origin: Origin::Embedded })
+}
+
+/// Starts (or reuses) the course's embedded server, marks it used by this
+/// process for as long as it runs, and makes sure its watchdog runs (see
+/// [`watchdog`]).
+pub async fn start_embedded(cluster: embedded::Cluster) -> Result<embedded::Running, DbError> {
+    let dir = cluster.dir().to_path_buf();
+    // Held before the start: a watchdog must not stop it under us.
+    if std::fs::create_dir_all(&dir).is_ok() {
+        watchdog::hold(&dir);
+    }
+    let running = blocking("starting the embedded server", move || cluster.ensure_running()).await?;
+    watchdog::ensure(&dir);
+    Ok(running)
 }
 
 pub fn embedded_cluster(course: &Course) -> embedded::Cluster {

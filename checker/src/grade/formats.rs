@@ -60,28 +60,26 @@ impl ExerciseResult {
 }
 
 /// `grades.csv`: one row per student, a column per exercise, the total.
-pub fn csv(results: &[StudentResult], slugs: &[String]) -> String {
-    let mut out = String::from("student");
-    for s in slugs {
-        out.push(',');
-        out.push_str(&csv_field(s));
-    }
-    out.push_str(",total,max\n");
+pub fn csv(results: &[StudentResult], slugs: &[String]) -> std::io::Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut header = vec!["student".to_owned()];
+    header.extend(slugs.iter().map(|s| defuse(s)));
+    header.extend(["total".to_owned(), "max".to_owned()]);
+    w.write_record(&header)?;
     for r in results {
-        out.push_str(&csv_field(&r.student));
+        let mut row = vec![defuse(&r.student)];
         for s in slugs {
-            let points = r.exercises.iter().find(|e| &e.slug == s).map_or(0, |e| e.points);
-            let _ = write!(out, ",{points}");
+            row.push(r.exercises.iter().find(|e| &e.slug == s).map_or(0, |e| e.points).to_string());
         }
-        let _ = writeln!(out, ",{},{}", r.total(), r.max());
+        row.extend([r.total().to_string(), r.max().to_string()]);
+        w.write_record(&row)?;
     }
-    out
+    w.into_inner().map_err(|e| e.into_error())
 }
 
-fn csv_field(s: &str) -> String {
-    // A leading = + - @ would be read as a formula by spreadsheets.
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+/// A leading = + - @ would be read as a formula by spreadsheets.
+fn defuse(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() }
 }
 
 /// The Markdown a student reads: every check, and what was not used.
@@ -165,59 +163,29 @@ pub fn gradescope(r: &StudentResult) -> serde_json::Value {
     })
 }
 
-/// JUnit XML: a suite per exercise, a case per check.
-pub fn junit(r: &StudentResult) -> String {
-    let tests: usize = r.exercises.iter().map(|e| e.checks.len()).sum();
-    let failures: usize = r.exercises.iter().flat_map(|e| &e.checks).filter(|c| !c.passed).count();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">",
-        xml(&format!("workbook: {}", r.student))
-    );
+/// JUnit XML: a suite per exercise, a case per check (written by
+/// quick-junit, which escapes what XML cannot hold).
+pub fn junit(r: &StudentResult) -> std::io::Result<String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new(format!("workbook: {}", r.student));
     for e in &r.exercises {
-        let failed = e.checks.iter().filter(|c| !c.passed).count();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\">",
-            xml(&e.slug),
-            e.checks.len()
-        );
+        let mut suite = TestSuite::new(e.slug.as_str());
         for c in &e.checks {
-            let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\"", xml(&e.slug), xml(&c.name));
-            if c.passed {
-                out.push_str("/>\n");
+            let status = if c.passed {
+                TestCaseStatus::success()
             } else {
-                let first = c.message.lines().next().unwrap_or("failed");
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    xml(first),
-                    xml(&c.message)
-                );
-            }
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(c.message.lines().next().unwrap_or("failed"));
+                status.set_description(c.message.as_str());
+                status
+            };
+            let mut case = TestCase::new(c.name.as_str(), status);
+            case.set_classname(e.slug.as_str());
+            suite.add_test_case(case);
         }
-        out.push_str("  </testsuite>\n");
+        report.add_test_suite(suite);
     }
-    out.push_str("</testsuites>\n");
-    out
-}
-
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters other than tab and newline are not XML.
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
+    report.to_string().map_err(std::io::Error::other)
 }
 
 /// GitHub Classroom's runner result: the JSON the grading reporter reads,
@@ -290,17 +258,23 @@ mod tests {
 
     #[test]
     fn csv_quotes_what_needs_quoting_and_defuses_formulas() {
-        let text = csv(&[sample()], &["connect".into()]);
+        let text = String::from_utf8(csv(&[sample()], &["connect".into()]).unwrap()).unwrap();
         assert_eq!(text, "student,connect,total,max\n\"ada, \"\"the first\"\"\",1,1,2\n");
-        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+        let mut formula = sample();
+        formula.student = "=cmd()".into();
+        let text = String::from_utf8(csv(&[formula], &["connect".into()]).unwrap()).unwrap();
+        assert!(text.contains("\n'=cmd(),1,1,2\n"), "{text}");
     }
 
     #[test]
     fn junit_escapes_markup_in_messages() {
-        let x = junit(&sample());
-        assert!(x.contains("tests=\"2\" failures=\"1\""), "{x}");
+        let x = junit(&sample()).unwrap();
+        assert!(x.contains(r#"<testsuites name="workbook: ada, &quot;the first&quot;" tests="2""#), "{x}");
+        assert!(x.contains(r#"failures="1""#), "{x}");
         assert!(x.contains("expected &lt;1&gt; &amp; got &quot;2&quot;"), "{x}");
         assert!(!x.contains("<1>"), "{x}");
+        assert_eq!(x.matches("<testcase ").count(), 2, "{x}");
+        assert_eq!(x.matches("<failure ").count(), 1, "{x}");
     }
 
     #[test]

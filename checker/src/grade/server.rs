@@ -12,8 +12,7 @@ use std::path::PathBuf;
 use sqlx::{Connection, Executor, PgConnection};
 
 use crate::db::embedded::Cluster;
-use crate::db::{Origin, Server, redact, url_with_database};
-use crate::exit::Failure;
+use crate::db::{DbError, Origin, Server, blocking, redact, url_with_database};
 
 pub struct GradingServer {
     /// The superuser's URL (with its password for the throwaway cluster).
@@ -37,7 +36,7 @@ pub struct Role {
 impl GradingServer {
     /// A fresh cluster under `dir` (replacing any left there), or the server
     /// at `url` when the instructor names one.
-    pub async fn start(dir: PathBuf, url: Option<String>) -> Result<GradingServer, Failure> {
+    pub async fn start(dir: PathBuf, url: Option<String>) -> Result<GradingServer, DbError> {
         let role_prefix = format!("wbgrade_{}_", std::process::id());
         if let Some(url) = url {
             let server = GradingServer { url, cluster: None, role_prefix, tablespace: None };
@@ -45,15 +44,13 @@ impl GradingServer {
             return Ok(server);
         }
         let password = random_hex(32);
-        let cluster = Cluster::with_password(dir, &password);
-        let running = tokio::task::spawn_blocking(move || {
+        let cluster = Cluster::with_password(dir, &password).owned_by(std::process::id());
+        let running = blocking("starting the grading server", move || {
             // A cluster left by a grading run that crashed is not reused.
             cluster.destroy()?;
             cluster.ensure_running().map(|r| (cluster, r))
         })
-        .await
-        .map_err(|e| Failure::env(format!("starting the grading server: {e}")))?
-        .map_err(|e| Failure::env(format!("failed to {e}")))?;
+        .await?;
         let (cluster, running) = running;
         let mut server = GradingServer { url: running.url, cluster: Some(cluster), role_prefix, tablespace: None };
         // Nobody but the superuser may use the template every database is
@@ -65,15 +62,13 @@ impl GradingServer {
             "REVOKE ALL ON DATABASE postgres FROM PUBLIC",
             "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         ] {
-            conn.execute(sql).await.map_err(|e| Failure::env(format!("securing the grading server ({sql}): {e}")))?;
+            conn.execute(sql).await.map_err(DbError::query(format!("securing the grading server ({sql})")))?;
         }
         conn.close().await.ok();
         let mut t1 = PgConnection::connect(&url_with_database(&server.url, "template1"))
             .await
-            .map_err(|e| Failure::env(format!("connecting to template1: {e}")))?;
-        t1.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-            .await
-            .map_err(|e| Failure::env(format!("securing template1: {e}")))?;
+            .map_err(DbError::query("connecting to template1"))?;
+        t1.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC").await.map_err(DbError::query("securing template1"))?;
         t1.close().await.ok();
         server.tablespace = crate::db::fast::ensure(&server.url).await;
         Ok(server)
@@ -96,15 +91,15 @@ impl GradingServer {
         Server { url: self.url.clone(), origin: Origin::Flag }
     }
 
-    async fn superuser(&self) -> Result<PgConnection, Failure> {
+    async fn superuser(&self) -> Result<PgConnection, DbError> {
         PgConnection::connect(&self.url)
             .await
-            .map_err(|e| Failure::env(format!("could not connect to the grading server {}: {e}", redact(&self.url))))
+            .map_err(DbError::query(format!("could not connect to the grading server {}", redact(&self.url))))
     }
 
     /// Creates submission `n`'s role: it may sign in and create databases,
     /// and owns only what it creates.
-    pub async fn create_role(&self, n: usize) -> Result<Role, Failure> {
+    pub async fn create_role(&self, n: usize) -> Result<Role, DbError> {
         let name = format!("{}{n}", self.role_prefix);
         let password = random_hex(24);
         let mut conn = self.superuser().await?;
@@ -112,18 +107,18 @@ impl GradingServer {
             r#"CREATE ROLE "{name}" LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD '{password}'"#
         )))
         .await
-        .map_err(|e| Failure::env(format!("creating the grading role {name}: {e}")))?;
+        .map_err(DbError::query(format!("creating the grading role {name}")))?;
         if self.is_throwaway() {
             // This cluster closed `postgres` to PUBLIC: the role gets in to
             // create and drop its own databases, and may create nothing there.
             conn.execute(sqlx::AssertSqlSafe(format!(r#"GRANT CONNECT ON DATABASE postgres TO "{name}""#)))
                 .await
-                .map_err(|e| Failure::env(format!("granting {name} its admin connection: {e}")))?;
+                .map_err(DbError::query(format!("granting {name} its admin connection")))?;
         }
         if let Some(t) = &self.tablespace {
             conn.execute(sqlx::AssertSqlSafe(format!(r#"GRANT CREATE ON TABLESPACE "{t}" TO "{name}""#)))
                 .await
-                .map_err(|e| Failure::env(format!("granting {name} the check tablespace: {e}")))?;
+                .map_err(DbError::query(format!("granting {name} the check tablespace")))?;
         }
         conn.close().await.ok();
         let url = with_credentials(&self.url, &name, &password);
@@ -172,8 +167,17 @@ fn with_credentials(url: &str, user: &str, password: &str) -> String {
     format!("{scheme}://{user}:{password}@{host}")
 }
 
+/// `len` hex digits from the operating system's cryptographic generator:
+/// the superuser's password guards every submission's databases.
 fn random_hex(len: usize) -> String {
-    (0..len).map(|_| char::from_digit(fastrand::u32(0..16), 16).expect("a hex digit")).collect()
+    let mut bytes = vec![0u8; len.div_ceil(2)];
+    getrandom::fill(&mut bytes).expect("the operating system's random generator works");
+    bytes
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0xf])
+        .take(len)
+        .map(|n| char::from_digit(u32::from(n), 16).expect("a hex digit"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -187,5 +191,14 @@ mod tests {
             "postgres://wbgrade_1_0:pw@127.0.0.1:5433/postgres"
         );
         assert_eq!(with_credentials("postgres://127.0.0.1/postgres", "r", "p"), "postgres://r:p@127.0.0.1/postgres");
+    }
+
+    #[test]
+    fn passwords_are_hex_of_the_asked_length_and_never_repeat() {
+        let (a, b) = (random_hex(32), random_hex(32));
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
+        assert_eq!(random_hex(5).len(), 5);
     }
 }

@@ -5,11 +5,11 @@ use std::io::{self, Write};
 
 use colored::Colorize;
 
-use crate::course::{Course, Exercise};
-use crate::runner::{CheckResult, ExerciseRun, Outcome, Status};
+use crate::course::Exercise;
+use crate::runner::{CheckResult, ExerciseRun, Kind, Outcome, Status};
 
 /// Prints one exercise's run.
-pub fn run(w: &mut impl Write, course: &Course, ex: &Exercise, run: &ExerciseRun) -> io::Result<()> {
+pub fn run(w: &mut impl Write, ex: &Exercise, run: &ExerciseRun) -> io::Result<()> {
     let timing = format!("build {:.1} s, checks {:.1} s", run.build_ms as f64 / 1000.0, run.check_ms as f64 / 1000.0);
     writeln!(w, "{} {}  {}", ex.slug.bold(), format!("({})", ex.title).dimmed(), timing.dimmed())?;
     match &run.outcome {
@@ -48,7 +48,6 @@ pub fn run(w: &mut impl Write, course: &Course, ex: &Exercise, run: &ExerciseRun
             writeln!(w, "  {} `cargo checker hint {}` for a hint.", "Stuck?".cyan(), ex.slug)?;
         }
     }
-    let _ = course;
     Ok(())
 }
 
@@ -61,7 +60,7 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
             writeln!(w, "  {} {}", mark, name.bold())?;
             match &check.detail {
                 Some(d)
-                    if d.kind == "panicked"
+                    if d.kind == Kind::Panicked
                         && d.got.as_deref().is_some_and(|g| g.starts_with("not yet implemented")) =>
                 {
                     let todo = d
@@ -78,14 +77,14 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
                     field(w, "called", Some(&d.called))?;
                     field(w, "expected", d.expected.as_deref())?;
                     let got = match (&d.got, &d.location) {
-                        (Some(g), Some(l)) if d.kind == "panicked" => Some(format!("a panic at {l}: {g}")),
+                        (Some(g), Some(l)) if d.kind == Kind::Panicked => Some(format!("a panic at {l}: {g}")),
                         (g, _) => g.clone(),
                     };
                     field(w, "got", got.as_deref())?;
-                    if let Some(sql) = &d.sql {
+                    if let Some(sql) = d.sql.as_deref().filter(|s| !s.trim().is_empty()) {
                         writeln!(w, "      {}", "your code sent:".dimmed())?;
-                        for line in sql.lines() {
-                            writeln!(w, "        {line}")?;
+                        for line in sql.trim_end().lines() {
+                            writeln!(w, "      {:<8}  {line}", "")?;
                         }
                     }
                     if let Some(h) = &d.hint {
@@ -113,4 +112,146 @@ fn field(w: &mut impl Write, label: &str, value: Option<&str>) -> io::Result<()>
         writeln!(w, "      {:<8}  {}", "", line)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Report;
+
+    #[test]
+    fn the_sql_the_code_sent_comes_after_got_and_before_the_hint() {
+        let check = CheckResult {
+            name: "list_is_ordered".into(),
+            status: Status::Failed,
+            detail: Some(Report {
+                called: "list(&pool)".into(),
+                got: Some("2 rows".into()),
+                sql: Some("SELECT id FROM students\nORDER BY name".into()),
+                hint: Some("order by id too".into()),
+                ..Report::default()
+            }),
+            output: String::new(),
+        };
+        colored::control::set_override(false);
+        let mut out = Vec::new();
+        check_line(&mut out, &check).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle:?} in {text}"));
+        assert!(at("got") < at("your code sent:") && at("your code sent:") < at("hint"), "{text}");
+        assert!(text.contains("                ORDER BY name\n"), "{text}");
+    }
+}
+
+/// The report students see, pinned: a change to it shows up in review as
+/// a diff of `src/report/snapshots/`. Timings are fixed and no path varies.
+#[cfg(test)]
+mod snapshots {
+    use super::run;
+    use crate::course::Exercise;
+    use crate::runner::{CheckResult, ExerciseRun, Kind, Outcome, Report, Status};
+
+    fn exercise() -> Exercise {
+        toml::from_str(
+            r#"slug = "student_directory"
+title = "CRUD: a student directory"
+book = "crud/index.md"
+editable = ["src/**"]
+hints = ["Start with list.", "Bind every value."]"#,
+        )
+        .unwrap()
+    }
+
+    fn exercise_run(outcome: Outcome, checks: Vec<CheckResult>) -> ExerciseRun {
+        ExerciseRun {
+            slug: "student_directory".into(),
+            outcome,
+            checks,
+            build_ms: 1234,
+            check_ms: 567,
+            output_truncated: false,
+            crashed: false,
+            executable: None,
+        }
+    }
+
+    fn check(name: &str, status: Status, detail: Option<Report>) -> CheckResult {
+        CheckResult { name: name.into(), status, detail, output: String::new() }
+    }
+
+    fn render(run_: &ExerciseRun) -> String {
+        colored::control::set_override(false);
+        let mut out = Vec::new();
+        run(&mut out, &exercise(), run_).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_passing_run() {
+        let r = exercise_run(
+            Outcome::Checked,
+            vec![
+                check("list_returns_every_student", Status::Passed, None),
+                check("find_with_an_unknown_id_is_none", Status::Passed, None),
+            ],
+        );
+        insta::assert_snapshot!(render(&r));
+    }
+
+    #[test]
+    fn a_failing_check_with_expected_got_sql_and_hint() {
+        let failed = Report {
+            kind: Kind::Failed,
+            called: "list(&pool)".into(),
+            expected: Some("3 students, ordered by name then id".into()),
+            got: Some("3 students in this order: Ada, Alan, Ada".into()),
+            sql: Some("SELECT id, name, email FROM students\nORDER BY name".into()),
+            hint: Some("Two students may share a name: order by id too.".into()),
+            location: None,
+        };
+        let todo = Report {
+            kind: Kind::Panicked,
+            called: "the code under test".into(),
+            expected: Some("a result, not a panic".into()),
+            got: Some("not yet implemented: insert the row and return it".into()),
+            location: Some("exercises/student_directory/src/lib.rs:42:5".into()),
+            ..Report::default()
+        };
+        let r = exercise_run(
+            Outcome::Checked,
+            vec![
+                check("find_with_an_unknown_id_is_none", Status::Passed, None),
+                check("list_returns_every_student_ordered_by_name_then_id", Status::Failed, Some(failed)),
+                check("create_returns_the_new_student", Status::Failed, Some(todo)),
+            ],
+        );
+        insta::assert_snapshot!(render(&r));
+    }
+
+    #[test]
+    fn a_compile_error() {
+        let diagnostics = "error[E0308]: mismatched types\n  --> exercises/student_directory/src/lib.rs:27:5\n   |\n27 |     42\n   |     ^^ expected `Result<i64, Error>`, found integer\n";
+        let r = exercise_run(Outcome::CompileError { diagnostics: diagnostics.into() }, Vec::new());
+        insta::assert_snapshot!(render(&r));
+    }
+
+    #[test]
+    fn a_hanging_check() {
+        let hung = Report {
+            kind: Kind::TimedOut,
+            called: "the check".into(),
+            expected: Some("to finish within 10 s".into()),
+            got: Some("still running: stopped at the time limit".into()),
+            hint: Some("Something is waiting forever: a lock held by another transaction, a pool with no free connection, or a loop that never ends.".into()),
+            ..Report::default()
+        };
+        let r = exercise_run(
+            Outcome::Checked,
+            vec![
+                check("list_returns_every_student", Status::Passed, None),
+                check("update_waits_for_nothing", Status::TimedOut, Some(hung)),
+            ],
+        );
+        insta::assert_snapshot!(render(&r));
+    }
 }

@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::exit::Failure;
+use super::RunError;
+use crate::events::{BuildStep, Event, Events};
 
 pub enum BuildOutput {
     Built { executable: PathBuf },
@@ -50,8 +49,9 @@ struct Profile {
     test: bool,
 }
 
-/// `cargo test -p <slug> --test checks --no-run`, as JSON. With
-/// `show_status`, a long build says what it is doing on stderr.
+/// `cargo test -p <slug> --test checks --no-run`, as JSON. What cargo says
+/// it is doing (compiling a crate, waiting for another cargo's lock) goes
+/// to `events` as it happens.
 pub async fn build_checks(
     workspace: &Path,
     crate_dir: &Path,
@@ -59,8 +59,8 @@ pub async fn build_checks(
     target_dir: &Path,
     color: bool,
     limit: Duration,
-    show_status: bool,
-) -> anyhow::Result<BuildOutput> {
+    events: &Events,
+) -> Result<BuildOutput, RunError> {
     let format = if color { "json-diagnostic-rendered-ansi" } else { "json" };
     let fresh = super::fresh::before_build(workspace, crate_dir, target_dir);
     let mut cmd = Command::new(cargo());
@@ -72,22 +72,17 @@ pub async fn build_checks(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| {
-        Failure::env(format!(
-            "could not run cargo ({e}). Install Rust from https://rustup.rs and run the checker from a shell where `cargo` works."
-        ))
-    })?;
-    let mut stdout = child.stdout.take().context("cargo's stdout")?;
-    let stderr = child.stderr.take().context("cargo's stderr")?;
-    let mut status_line = show_status.then(|| BuildStatus::new(slug));
+    let mut child = cmd.spawn().map_err(|error| RunError::NoCargo { error })?;
+    let mut stdout = child.stdout.take().expect("cargo's stdout is piped");
+    let stderr = child.stderr.take().expect("cargo's stderr is piped");
     let read = async {
         let mut out = String::new();
         let read_err = async {
             let mut err = String::new();
             let mut lines = BufReader::new(stderr).lines();
             while let Some(line) = lines.next_line().await? {
-                if let Some(s) = status_line.as_mut() {
-                    s.cargo_said(&line);
+                if let Some(step) = build_step(&line, slug) {
+                    events.emit(Event::BuildProgress { slug: slug.to_owned(), step });
                 }
                 err.push_str(&line);
                 err.push('\n');
@@ -98,12 +93,12 @@ pub async fn build_checks(
         a?;
         let err = err?;
         let status = child.wait().await?;
-        anyhow::Ok((out, err, status))
+        std::io::Result::Ok((out, err, status))
     };
     let Ok(result) = tokio::time::timeout(limit, read).await else {
         return Ok(BuildOutput::TimedOut);
     };
-    let (out, err, status) = result.context("running cargo")?;
+    let (out, err, status) = result.map_err(RunError::io("running cargo"))?;
 
     let mut diagnostics = String::new();
     let mut executable = None;
@@ -146,60 +141,16 @@ pub async fn build_checks(
     }
 }
 
-/// What a build is doing, for a student waiting on it: a spinner naming
-/// the crate being compiled (on a terminal), and in any case a note when
-/// cargo waits for another cargo command's lock on the build directory,
-/// which otherwise looks like a hang.
-struct BuildStatus {
-    bar: ProgressBar,
-    slug: String,
-    waiting_said: bool,
-}
-
-impl BuildStatus {
-    fn new(slug: &str) -> BuildStatus {
-        // Hidden when stderr is not a terminal; shown only after a moment,
-        // so a warm build (under a second) draws nothing.
-        let bar = ProgressBar::hidden();
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("a valid template"));
-        bar.set_message(format!("building {slug}'s checks"));
-        let shown = bar.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            if !shown.is_finished() {
-                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                shown.enable_steady_tick(Duration::from_millis(120));
-            }
-        });
-        BuildStatus { bar, slug: slug.to_owned(), waiting_said: false }
+/// What a line of cargo's stderr says it is doing, when that is worth
+/// telling a student who waits.
+fn build_step(line: &str, slug: &str) -> Option<BuildStep> {
+    let line = line.trim_start();
+    if line.starts_with("Blocking waiting for file lock") {
+        return Some(BuildStep::WaitingForLock);
     }
-
-    fn cargo_said(&mut self, line: &str) {
-        let line = line.trim_start();
-        if line.starts_with("Blocking waiting for file lock") {
-            let note =
-                "waiting for another cargo command to finish with the build directory (a build in another terminal?)";
-            if !self.waiting_said {
-                self.waiting_said = true;
-                self.bar.suspend(|| eprintln!("{note}"));
-            }
-            self.bar.set_message(note);
-        } else if let Some(what) = line.strip_prefix("Compiling ") {
-            let name = what.split_whitespace().next().unwrap_or(what);
-            let message = if name == self.slug {
-                format!("compiling {name}")
-            } else {
-                format!("compiling {name} (a dependency: compiled once, then reused)")
-            };
-            self.bar.set_message(message);
-        }
-    }
-}
-
-impl Drop for BuildStatus {
-    fn drop(&mut self) {
-        self.bar.finish_and_clear();
-    }
+    let what = line.strip_prefix("Compiling ")?;
+    let name = what.split_whitespace().next().unwrap_or(what);
+    Some(BuildStep::Compiling { krate: name.to_owned(), dependency: name != slug })
 }
 
 /// The cargo that runs us (`cargo checker`), else the one on PATH.

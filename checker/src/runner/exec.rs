@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use super::{CheckResult, Detail, Status, parse, report_file};
+use workbook::report::{self, Kind, Report, var};
+
+use super::limits::{memory_limit_mb, test_threads};
+use super::{CheckResult, RunError, Status, parse, spawn};
 use crate::db::admin::Admin;
 use crate::db::{Origin, Server};
 use crate::sys;
@@ -47,35 +49,28 @@ enum Stop {
     Crashed,
 }
 
-/// Memory each check process may allocate: `WORKBOOK_CHECK_MEMORY_MB`
-/// (0: no limit), else 1 GiB, ten times what the course's checks use.
-pub fn memory_limit_mb() -> u64 {
-    std::env::var("WORKBOOK_CHECK_MEMORY_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(1024)
-}
-
-/// How many checks run at once. They mostly wait on the server, so more
-/// than the core count pays.
-fn test_threads() -> usize {
-    std::env::var("WORKBOOK_TEST_THREADS").ok().and_then(|s| s.parse().ok()).filter(|n| *n > 0).unwrap_or(8)
-}
-
-pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
+pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
     let names = match &opts.only {
         Some(name) => vec![name.clone()],
         None => list_checks(opts).await?,
     };
-    let report_dir = std::env::temp_dir().join(format!("workbook-reports-{}", opts.db_prefix));
-    let _ = std::fs::remove_dir_all(&report_dir);
-    std::fs::create_dir_all(&report_dir).with_context(|| format!("creating {}", report_dir.display()))?;
+    // A fresh directory no one else can predict or write into (mode 700).
+    let reports = tempfile::Builder::new()
+        .prefix("workbook-reports-")
+        .tempdir()
+        .map_err(RunError::io("creating a directory for the check reports"))?;
+    let report_dir = reports.path().to_path_buf();
 
-    let mut cmd = Command::new(&opts.executable);
+    let memory_bytes = memory_limit_mb() * 1024 * 1024;
+    let memory_mb = memory_limit_mb();
+    let mut cmd = spawn::check_command(&opts.executable, memory_bytes);
     cmd.current_dir(&opts.crate_dir)
         .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
         .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
         .env("DATABASE_URL", &opts.admin_url)
-        .env("WORKBOOK_DB_PREFIX", &opts.db_prefix)
-        .env("WORKBOOK_REPORT_DIR", &report_dir)
-        .env("WORKBOOK_CHECK_TIMEOUT", opts.check_time_limit.as_secs_f64().to_string())
+        .env(var::DB_PREFIX, &opts.db_prefix)
+        .env(var::REPORT_DIR, &report_dir)
+        .env(var::CHECK_TIMEOUT, report::seconds_value(opts.check_time_limit))
         .env("CARGO_MANIFEST_DIR", &opts.crate_dir)
         .env("RUST_BACKTRACE", "0")
         .env_remove("RUST_LOG")
@@ -85,16 +80,12 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    sys::die_with_parent(cmd.as_std_mut());
-    let memory_mb = memory_limit_mb();
-    if memory_mb > 0 {
-        sys::limit_memory(cmd.as_std_mut(), memory_mb * 1024 * 1024);
-    }
-    let mut child = cmd.spawn().with_context(|| format!("starting {}", opts.executable.display()))?;
+    let mut child = cmd.spawn().map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
     let pgid = child.id();
+    spawn::limit_spawned(pgid, memory_bytes);
     let _group = sys::GroupGuard(pgid);
-    let stdout = child.stdout.take().context("check binary stdout")?;
-    let stderr = child.stderr.take().context("check binary stderr")?;
+    let stdout = child.stdout.take().expect("the check binary's stdout is piped");
+    let stderr = child.stderr.take().expect("the check binary's stderr is piped");
 
     let cap = opts.output_cap;
     // Either pipe passing the cap stops the whole group at once: waiting
@@ -151,7 +142,7 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         let mut detail = None;
         let mut text = String::new();
         if status != Status::Passed {
-            detail = read_detail(&report_file(&report_dir, &name));
+            detail = report::read(&report_dir, &name);
             text = parsed.outputs.get(&name).cloned().unwrap_or_default();
             if detail.is_none() && !parsed.statuses.contains_key(&name) {
                 crashed |= matches!(stop, Stop::OutOfMemory | Stop::Crashed);
@@ -160,34 +151,29 @@ pub async fn execute(opts: &ExecOptions) -> anyhow::Result<Executed> {
         }
         checks.push(CheckResult { name, status, detail, output: text });
     }
-    let _ = std::fs::remove_dir_all(&report_dir);
+    drop(reports);
     drop_run_databases(&opts.admin_url, &opts.db_prefix).await;
     Ok(Executed { checks, truncated, crashed })
 }
 
 /// The check names, in the binary's order.
-async fn list_checks(opts: &ExecOptions) -> anyhow::Result<Vec<String>> {
+async fn list_checks(opts: &ExecOptions) -> Result<Vec<String>, RunError> {
     list(&opts.executable, &opts.crate_dir).await
 }
 
 /// The names of the checks in a check binary, in its order.
-pub async fn list(executable: &std::path::Path, crate_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+pub async fn list(executable: &std::path::Path, crate_dir: &std::path::Path) -> Result<Vec<String>, RunError> {
     let listing =
         Command::new(executable).current_dir(crate_dir).arg("--list").stdin(Stdio::null()).kill_on_drop(true).output();
     let out = tokio::time::timeout(Duration::from_secs(30), listing)
         .await
-        .map_err(|_| anyhow::anyhow!("listing the checks in {} took over 30 s", executable.display()))?
-        .with_context(|| format!("listing the checks in {}", executable.display()))?;
+        .map_err(|_| RunError::ListTimeout(executable.to_path_buf()))?
+        .map_err(RunError::io(format!("listing the checks in {}", executable.display())))?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_owned).collect())
 }
 
-fn read_detail(path: &std::path::Path) -> Option<Detail> {
-    let bytes = std::fs::read(path).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Detail {
+fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Report {
     let (got, hint) = match stop {
         Stop::TimedOut => (
             format!("still running when the {} s limit was reached", opts.time_limit.as_secs()),
@@ -206,14 +192,13 @@ fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Detail {
             "Something crashed the whole process (an abort or stack overflow).",
         ),
     };
-    Detail {
-        kind: if stop == Stop::TimedOut { "timed_out".into() } else { "failed".into() },
+    Report {
+        kind: if stop == Stop::TimedOut { Kind::TimedOut } else { Kind::Failed },
         called: "the check".into(),
         expected: Some("to finish and report".into()),
         got: Some(got),
         hint: Some(hint.into()),
-        location: None,
-        sql: None,
+        ..Report::default()
     }
 }
 

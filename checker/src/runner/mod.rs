@@ -9,16 +9,56 @@
 mod build;
 mod exec;
 mod fresh;
+pub mod limits;
 pub mod overlay;
 mod parse;
+pub mod spawn;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 pub use build::{BuildOutput, build_checks, cargo as cargo_path};
 pub use exec::{ExecOptions, drop_run_databases, execute, list as list_checks};
+use limits::BUILD_LIMIT;
+
+use crate::events::{Built, Event, Events, Subject};
+
+/// Why a run could not be carried out (as opposed to checks that failed,
+/// which are a run's result).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "could not run cargo ({error}). Install Rust from https://rustup.rs and run the checker from a shell \
+         where `cargo` works."
+    )]
+    NoCargo { error: std::io::Error },
+
+    #[error("{doing}: {error}")]
+    Io { doing: String, error: std::io::Error },
+
+    /// The workspace an overlay is generated from is not as expected.
+    #[error("{0}")]
+    Workspace(String),
+
+    #[error("listing the checks in {} took over 30 s", .0.display())]
+    ListTimeout(PathBuf),
+
+    /// Ctrl-C: the checks were stopped and their databases dropped.
+    #[error("interrupted: stopped the checks and dropped their databases")]
+    Interrupted,
+
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+}
+
+impl RunError {
+    pub(crate) fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
+        let doing = doing.into();
+        move |error| RunError::Io { doing, error }
+    }
+}
 
 /// What one check came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,28 +70,16 @@ pub enum Status {
     TimedOut,
 }
 
-/// The structured report the support crate writes for a failed check.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Detail {
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub called: String,
-    pub expected: Option<String>,
-    pub got: Option<String>,
-    pub hint: Option<String>,
-    pub location: Option<String>,
-    /// The SQL the student's code sent, as the check's relay recorded it.
-    #[serde(default)]
-    pub sql: Option<String>,
-}
+/// The structured report the support crate writes for a failed check:
+/// one definition, in the support crate, for both sides.
+pub use workbook::report::{Kind, Report};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
     pub name: String,
     pub status: Status,
     /// How it failed, when the support crate could say.
-    pub detail: Option<Detail>,
+    pub detail: Option<Report>,
     /// What the check printed (panic messages included), for failures.
     pub output: String,
 }
@@ -104,6 +132,8 @@ impl ExerciseRun {
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     pub slug: String,
+    /// Which copy of the exercise this is, for the events.
+    pub subject: Subject,
     /// The workspace whose `Cargo.toml` lists the exercise (the course
     /// root, or a generated overlay workspace).
     pub workspace: PathBuf,
@@ -120,8 +150,6 @@ pub struct RunRequest {
     pub color: bool,
     /// More environment for the check binary (grading fixes `WORKBOOK_SEED`).
     pub env: Vec<(String, String)>,
-    /// Whether a slow build shows what it is doing (a student's run).
-    pub show_build: bool,
 }
 
 impl RunRequest {
@@ -141,38 +169,42 @@ impl RunRequest {
     }
 }
 
-/// How long a build may take. Apart from the checks' own limit: a build
-/// waits for cargo's lock while another build runs, and a submission has
-/// no build script to stall it (manifests are the course's).
-const BUILD_LIMIT: Duration = Duration::from_secs(600);
-
-/// Builds and runs one exercise's checks; `time_limit` bounds the checks.
-pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
+/// Builds and runs one exercise's checks, telling `events` as it goes;
+/// `time_limit` bounds the checks.
+pub async fn run_exercise(req: &RunRequest, events: &Events) -> Result<ExerciseRun, RunError> {
+    events.emit(Event::ExerciseStarted { slug: req.slug.clone(), subject: req.subject.clone() });
     let started = Instant::now();
-    let build = build_checks(
-        &req.workspace,
-        &req.crate_dir,
-        &req.slug,
-        &req.target_dir,
-        req.color,
-        BUILD_LIMIT,
-        req.show_build,
-    )
-    .await?;
+    let build =
+        build_checks(&req.workspace, &req.crate_dir, &req.slug, &req.target_dir, req.color, BUILD_LIMIT, events)
+            .await?;
     let build_ms = started.elapsed().as_millis() as u64;
+    let built = |result| Event::Built { slug: req.slug.clone(), subject: req.subject.clone(), result, build_ms };
     let exe = match build {
-        BuildOutput::Built { executable } => executable,
+        BuildOutput::Built { executable } => {
+            events.emit(built(Built::Ok));
+            executable
+        }
         BuildOutput::Failed { diagnostics } => {
-            return Ok(unbuilt(req, Outcome::CompileError { diagnostics }, build_ms));
+            events.emit(built(Built::CompileError));
+            return Ok(finished(req, unbuilt(req, Outcome::CompileError { diagnostics }, build_ms), events));
         }
         BuildOutput::TimedOut => {
-            return Ok(unbuilt(req, Outcome::TimedOut { limit_secs: BUILD_LIMIT.as_secs() }, build_ms));
+            events.emit(built(Built::TimedOut));
+            let outcome = Outcome::TimedOut { limit_secs: BUILD_LIMIT.as_secs() };
+            return Ok(finished(req, unbuilt(req, outcome, build_ms), events));
         }
     };
     let started = Instant::now();
     let opts = req.exec_options(exe, None);
     let executed = execute(&opts).await?;
-    Ok(ExerciseRun {
+    for check in &executed.checks {
+        events.emit(Event::CheckFinished {
+            slug: req.slug.clone(),
+            subject: req.subject.clone(),
+            check: check.clone(),
+        });
+    }
+    let run = ExerciseRun {
         slug: req.slug.clone(),
         outcome: Outcome::Checked,
         checks: executed.checks,
@@ -181,7 +213,13 @@ pub async fn run_exercise(req: &RunRequest) -> anyhow::Result<ExerciseRun> {
         output_truncated: executed.truncated,
         crashed: executed.crashed,
         executable: Some(opts.executable),
-    })
+    };
+    Ok(finished(req, run, events))
+}
+
+fn finished(req: &RunRequest, run: ExerciseRun, events: &Events) -> ExerciseRun {
+    events.emit(Event::RunFinished { subject: req.subject.clone(), run: Box::new(run.clone()) });
+    run
 }
 
 /// A run that ended at the build: no binary, so no checks.
@@ -198,7 +236,17 @@ fn unbuilt(req: &RunRequest, outcome: Outcome, build_ms: u64) -> ExerciseRun {
     }
 }
 
-/// Where the support crate writes a failed check's report.
-pub(crate) fn report_file(dir: &Path, check: &str) -> PathBuf {
-    dir.join(format!("{}.json", check.replace("::", "__")))
+/// Runs `req`; on Ctrl-C the check processes are killed (their group
+/// guard), the run's databases dropped, and the run ends with
+/// [`RunError::Interrupted`].
+pub async fn interruptible(req: &RunRequest, events: &Events) -> Result<ExerciseRun, RunError> {
+    tokio::select! {
+        result = run_exercise(req, events) => return result,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    // The run's future is dropped by now, and with it the guard that kills
+    // the check processes: dropping the databases any earlier would race
+    // checks that were still creating theirs.
+    drop_run_databases(&req.admin_url, &req.db_prefix).await;
+    Err(RunError::Interrupted)
 }

@@ -68,3 +68,22 @@ pub fn with_user(url: &str, user: &str) -> String {
     let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     format!("{scheme}://{user}@{host}")
 }
+
+/// Cargo names a path crate's artifacts after its path inside the
+/// workspace, so the course's `exercises/connect` and a scratch copy of
+/// the course (student_loop) share one set of build artifacts: a build of
+/// one can replace the other's check binary between its build and its
+/// run. All the suite's tests run in one process, so they take turns
+/// here: builds of the course's own exercises at their own paths share
+/// the lock, a scratch copy of the course holds it alone.
+static COURSE_ARTIFACTS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Held while a test builds the course's exercises in place.
+pub fn in_place_builds() -> std::sync::RwLockReadGuard<'static, ()> {
+    COURSE_ARTIFACTS.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Held while a test builds a scratch copy of the course at the same paths.
+pub fn scratch_course_builds() -> std::sync::RwLockWriteGuard<'static, ()> {
+    COURSE_ARTIFACTS.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

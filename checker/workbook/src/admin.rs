@@ -50,14 +50,11 @@ fn workspace_root() -> Option<PathBuf> {
 /// only names that start with it.
 pub const CHECK_PREFIX: &str = "wbchk_";
 
-/// Reads `KEY=value` from a dotenv file, ignoring comments and quotes.
+/// Reads `KEY=value` from a dotenv file (comments, quotes, `export` and
+/// escapes as dotenvy reads them); the first line setting `key` wins, and
+/// a line dotenvy cannot read stops the search.
 pub fn dotenv_value(path: &Path, key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines().find_map(|line| {
-        let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
-        let (k, v) = line.split_once('=')?;
-        (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).to_owned())
-    })
+    dotenvy::from_path_iter(path).ok()?.map_while(Result::ok).find_map(|(k, v)| (k == key).then_some(v))
 }
 
 /// A database name no other check, run or student shares.
@@ -68,10 +65,7 @@ pub fn dotenv_value(path: &Path, key: &str) -> Option<String> {
 /// databases from a crashed one's.
 pub(crate) fn unique_name() -> String {
     static SEQ: AtomicU32 = AtomicU32::new(0);
-    let prefix = std::env::var("WORKBOOK_DB_PREFIX")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| format!("{CHECK_PREFIX}{}", std::process::id()));
+    let prefix = crate::report::db_prefix().unwrap_or_else(|| format!("{CHECK_PREFIX}{}", std::process::id()));
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}_{seq}_{:04x}", fastrand::u16(..))
 }
@@ -108,19 +102,17 @@ pub(crate) async fn admin_connection() -> Result<PgConnection, sqlx::Error> {
     PgConnection::connect(admin_url()).await
 }
 
+/// The tablespace check databases are created in, when set (the checker
+/// sets it for its own servers; see the checker's `db::fast`).
+pub use crate::report::var::TABLESPACE as TABLESPACE_ENV;
+
 /// Creates `name`, owned by the admin URL's role, and closes it to every
 /// other role: when graded, each submission's role must not reach another
 /// submission's databases (PUBLIC may connect to a new database otherwise).
-/// The tablespace check databases are created in, when set (the checker
-/// sets it for its own servers; see the checker's `db::fast`).
-pub const TABLESPACE_ENV: &str = "WORKBOOK_TABLESPACE";
-
 pub(crate) async fn create_database(admin: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
     // The checker's embedded server keeps check databases in memory
     // (`WORKBOOK_TABLESPACE`); should that fail, the default place serves.
-    let fast = std::env::var(TABLESPACE_ENV)
-        .ok()
-        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let fast = crate::report::tablespace();
     let in_fast = match fast {
         Some(t) => {
             admin.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}" TABLESPACE "{t}""#))).await.is_ok()
@@ -162,9 +154,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wb-dotenv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join(".env");
-        std::fs::write(&file, "# c\nexport OTHER=1\nDATABASE_URL=\"postgres://a/b\"\n").unwrap();
+        std::fs::write(&file, "# c\nexport OTHER=1\nDATABASE_URL=\"postgres://a/b\" # the course's\nQ='x y'\n")
+            .unwrap();
         assert_eq!(dotenv_value(&file, "DATABASE_URL").as_deref(), Some("postgres://a/b"));
+        assert_eq!(dotenv_value(&file, "OTHER").as_deref(), Some("1"));
+        assert_eq!(dotenv_value(&file, "Q").as_deref(), Some("x y"));
         assert_eq!(dotenv_value(&file, "MISSING"), None);
+        assert_eq!(dotenv_value(&dir.join("absent.env"), "DATABASE_URL"), None);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -92,15 +92,6 @@ impl Db {
     }
 }
 
-/// How long one check may run before it is stopped and reported as hanging.
-fn time_limit() -> Duration {
-    std::env::var("WORKBOOK_CHECK_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| *s > 0.0)
-        .map_or(Duration::from_secs(10), Duration::from_secs_f64)
-}
-
 /// Runs a check body in a database of its own.
 ///
 /// The database is created before `body` runs and dropped after it
@@ -120,7 +111,7 @@ where
         .expect("starting the async runtime");
 
     let db = runtime.block_on(setup());
-    let limit = time_limit();
+    let limit = crate::report::check_timeout();
     let outcome = failure::in_check(|| {
         catch_unwind(AssertUnwindSafe(|| {
             runtime.block_on(async {

@@ -7,9 +7,7 @@ use std::sync::OnceLock;
 /// The seed of this run, printed by failing checks.
 pub fn seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
-    *SEED.get_or_init(|| {
-        std::env::var("WORKBOOK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..))
-    })
+    *SEED.get_or_init(|| crate::report::seed().unwrap_or_else(|| fastrand::u64(..)))
 }
 
 thread_local! {

@@ -1,39 +1,23 @@
 //! Failures that teach: what was called, what was expected, what came
-//! back, and what to try. The checker renders them; `cargo test` prints
-//! them as plain text.
+//! back, and what to try. A [`Failure`] is the [`Report`] a check writes
+//! for the checker (see [`crate::report`]), built up by the check; the
+//! checker renders it, `cargo test` prints it as plain text.
 
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Once;
 
-use serde::Serialize;
+use crate::report::{self, Kind, Report};
 
-/// How a check failed, in the words a student needs to fix it.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Failure {
-    /// `failed` (an expectation was not met), `panicked` (the code under
-    /// test panicked) or `timed_out`.
-    pub kind: &'static str,
-    /// What the check did: the call or query whose result was wrong.
-    pub called: String,
-    pub expected: Option<String>,
-    pub got: Option<String>,
-    /// A nudge specific to this failure; the exercise's own hints come
-    /// from `info.toml`.
-    pub hint: Option<String>,
-    /// Where a panic happened, as `file:line:column`.
-    pub location: Option<String>,
-    /// The SQL the code under test sent, as the relay recorded it: the
-    /// first statements with their values and answers.
-    pub sql: Option<String>,
-}
+/// How a check failed, in the words a student needs to fix it. The same
+/// type the checker reads back: one definition of the report.
+pub type Failure = Report;
 
-impl Failure {
+impl Report {
     /// Starts a failure report about `called`.
     pub fn new(called: impl Into<String>) -> Self {
-        Failure { kind: "failed", called: called.into(), ..Failure::default() }
+        Report { kind: Kind::Failed, called: called.into(), ..Report::default() }
     }
 
     #[must_use]
@@ -48,18 +32,18 @@ impl Failure {
         self
     }
 
+    /// The SQL the student's code sent, as a printout the student can read.
     #[must_use]
-    pub fn hint(mut self, what: impl Into<String>) -> Self {
-        self.hint = Some(what.into());
+    pub fn sql(mut self, printout: impl Into<String>) -> Self {
+        self.sql = Some(printout.into());
         self
     }
 
     /// Shows `traffic` (what the call under scrutiny sent) with this
     /// failure, instead of everything the check's code sent.
     #[must_use]
-    pub fn sent(mut self, traffic: &crate::wire::Traffic) -> Self {
-        self.sql = Some(traffic.describe(8));
-        self
+    pub fn sent(self, traffic: &crate::wire::Traffic) -> Self {
+        self.sql(traffic.describe(8))
     }
 
     pub(crate) fn with_sql_if_unset(mut self, sql: Option<String>) -> Self {
@@ -69,8 +53,14 @@ impl Failure {
         self
     }
 
+    #[must_use]
+    pub fn hint(mut self, what: impl Into<String>) -> Self {
+        self.hint = Some(what.into());
+        self
+    }
+
     pub(crate) fn timed_out(mut self) -> Self {
-        self.kind = "timed_out";
+        self.kind = Kind::TimedOut;
         self
     }
 
@@ -83,8 +73,8 @@ impl Failure {
     /// Turns any panic payload into a report: ours as they are, anything
     /// else (a `todo!()`, an `unwrap()` on an error) as a panic in the code
     /// under test, with where it happened.
-    pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Failure {
-        if let Some(f) = payload.downcast_ref::<Failure>() {
+    pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Report {
+        if let Some(f) = payload.downcast_ref::<Report>() {
             return f.clone();
         }
         let message = payload
@@ -92,36 +82,25 @@ impl Failure {
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_else(|| "a panic with no message".to_owned());
-        Failure {
-            kind: "panicked",
+        Report {
+            kind: Kind::Panicked,
             called: "the code under test".to_owned(),
             expected: Some("a result, not a panic".to_owned()),
             got: Some(message),
-            hint: None,
             location: LAST_PANIC.with(|l| l.borrow_mut().take()),
-            sql: None,
+            ..Report::default()
         }
     }
 
     /// Writes this report where the checker collects them, if it asked.
     pub(crate) fn report(&self, check: &str) {
-        let Some(dir) = std::env::var_os("WORKBOOK_REPORT_DIR").map(PathBuf::from) else {
-            return;
-        };
-        #[derive(Serialize)]
-        struct Report<'a> {
-            check: &'a str,
-            #[serde(flatten)]
-            failure: &'a Failure,
-        }
-        let file = dir.join(format!("{}.json", check.replace("::", "__")));
-        if let Ok(json) = serde_json::to_vec(&Report { check, failure: self }) {
-            let _ = std::fs::write(file, json);
+        if let Some(dir) = report::report_dir() {
+            let _ = report::write(&dir, check, self);
         }
     }
 }
 
-impl fmt::Display for Failure {
+impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "called:   {}", self.called)?;
         if let Some(e) = &self.expected {
@@ -131,7 +110,10 @@ impl fmt::Display for Failure {
             writeln!(f, "got:      {g}")?;
         }
         if let Some(sql) = &self.sql {
-            writeln!(f, "sent:\n{sql}")?;
+            writeln!(f, "your code sent:")?;
+            for line in sql.lines() {
+                writeln!(f, "          {line}")?;
+            }
         }
         if let Some(l) = &self.location {
             writeln!(f, "at:       {l}")?;
@@ -173,7 +155,7 @@ pub(crate) fn install_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if let Some(f) = info.payload().downcast_ref::<Failure>() {
+            if let Some(f) = info.payload().downcast_ref::<Report>() {
                 if !IN_CHECK.with(|c| c.get()) {
                     eprintln!("check failed:\n{f}");
                 }

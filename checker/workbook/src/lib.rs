@@ -14,6 +14,7 @@ pub mod env;
 pub mod exercise;
 mod failure;
 pub mod migrations;
+pub mod report;
 pub mod seeds;
 pub mod source;
 pub mod steps;
@@ -22,6 +23,7 @@ pub mod wire;
 pub use admin::{CHECK_PREFIX, TABLESPACE_ENV, admin_url, dotenv_value, redact, url_for_database};
 pub use check::{Db, check};
 pub use failure::{Failure, expect_eq};
+pub use report::{Kind, Report};
 
 /// Waits for `fut` at most `limit`; `None` if it did not finish in time.
 pub async fn timeout<F: std::future::Future>(limit: std::time::Duration, fut: F) -> Option<F::Output> {

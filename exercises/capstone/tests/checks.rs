@@ -501,7 +501,7 @@ fn the_last_seats_are_never_oversold_under_concurrent_requests() {
                 Duration::from_secs(8),
             )
         });
-        let (replies, ()) = tokio::join!(futures_join_all(requests.collect()), async {
+        let (replies, ()) = tokio::join!(futures_util::future::join_all(requests), async {
             wait_for_lock_waiters(&db, racers.len() as i64).await;
             lock.commit().await.unwrap_or_else(|e| db_error(e));
         });
@@ -1053,26 +1053,6 @@ async fn wait_for_lock_waiters(db: &Db, n: i64) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// Runs every future at once and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (fut, out) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if out.is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *out = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
 }
 
 /// The check's own SQL failed: on a schema that lacks one of the brief's

@@ -1,0 +1,35 @@
+//! `checker grade SUBMISSIONS`: grade a class (see [`crate::grade`]); the
+//! reporters show progress and the table, and write the files.
+
+use std::time::Duration;
+
+use crate::cli::GradeArgs;
+use crate::cmd::UsageError;
+use crate::events::drive;
+use crate::exit::Code;
+use crate::grade::files::GradeFiles;
+use crate::grade::{self, GradeOptions};
+use crate::report::grading::{GradeProgress, GradeTable};
+use crate::session::Session;
+
+pub async fn execute(session: &Session, args: &GradeArgs) -> anyhow::Result<Code> {
+    if args.jobs == 0 {
+        return Err(UsageError("--jobs must be at least 1".into()).into());
+    }
+    let out = &args.out;
+    std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
+    let opts = GradeOptions {
+        submissions: args.submissions.clone(),
+        roster: args.roster.clone(),
+        only: args.only.clone(),
+        jobs: args.jobs,
+        timeout: Duration::from_secs(args.timeout),
+    };
+    // Files first: the table says they were written.
+    let mut reporters =
+        (GradeProgress::default(), (GradeFiles::new(out), GradeTable { out_dir: out.display().to_string() }));
+    let (graded, shown) = drive(&mut reporters, async |events| grade::grade(session, &opts, &events).await).await;
+    graded?;
+    shown?;
+    Ok(Code::Passed)
+}

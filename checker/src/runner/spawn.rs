@@ -1,0 +1,94 @@
+//! Starting a check process: the one place that decides what the process
+//! may do before it runs student code.
+//!
+//! Today that is two limits, set in the child before it `exec`s the check
+//! binary: it receives SIGKILL when the checker dies (even by SIGKILL
+//! itself: a check in its own process group would otherwise outlive it),
+//! and its private memory (`RLIMIT_DATA`) is capped, so a runaway
+//! allocation fails inside the check instead of exhausting the machine.
+//! Both are inherited across `exec`.
+//!
+//! The child sets them on itself through a trampoline: the checker runs
+//! its own binary again (`/proc/self/exe`, which works even when cargo
+//! has rebuilt the file since) with [`TRAMPOLINE`] as its first argument;
+//! that process makes the calls through rustix's safe wrappers and
+//! `exec`s the check binary with std's safe `CommandExt::exec`. So no
+//! `pre_exec` hook (an `unsafe` closure run between fork and exec) is
+//! needed, and the checker has no `unsafe` of its own. The cost is one
+//! more exec per check binary, a few milliseconds. A sandbox (issue #13:
+//! Landlock, namespaces) belongs in [`trampoline`] as well, before the
+//! `exec`.
+//!
+//! Only the `checker` binary can act as a trampoline, so it opts in with
+//! [`enable_trampoline`]; a library user (the integration tests) starts
+//! check binaries directly, with the memory limit applied from outside
+//! (`prlimit`) right after the spawn.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The first argument that makes the `checker` binary a trampoline.
+pub const TRAMPOLINE: &str = "__exec-check";
+
+static SELF_EXE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Called by the `checker` binary's `main`: check binaries are started
+/// through it from now on.
+pub fn enable_trampoline() {
+    let exe = if Path::new("/proc/self/exe").exists() {
+        Some(PathBuf::from("/proc/self/exe"))
+    } else {
+        std::env::current_exe().ok()
+    };
+    if let Some(exe) = exe {
+        let _ = SELF_EXE.set(exe);
+    }
+}
+
+/// A command that runs `program` (with the arguments the caller adds) as
+/// a check process: dying with the checker, and with at most
+/// `memory_bytes` of private memory (0: no limit).
+pub fn check_command(program: &Path, memory_bytes: u64) -> tokio::process::Command {
+    match SELF_EXE.get() {
+        Some(me) => {
+            let mut cmd = tokio::process::Command::new(me);
+            cmd.arg(TRAMPOLINE)
+                .arg(std::process::id().to_string())
+                .arg(memory_bytes.to_string())
+                .arg("--")
+                .arg(program);
+            cmd
+        }
+        None => tokio::process::Command::new(program),
+    }
+}
+
+/// After spawning without a trampoline: the memory limit, from outside.
+pub fn limit_spawned(pid: Option<u32>, memory_bytes: u64) {
+    if SELF_EXE.get().is_none()
+        && memory_bytes > 0
+        && let Some(pid) = pid
+    {
+        crate::sys::limit_memory_of(pid, memory_bytes);
+    }
+}
+
+/// The trampoline's work, in the child: `args` are what follows
+/// [`TRAMPOLINE`] (the checker's pid, the memory limit, `--`, the program
+/// and its arguments). Never returns unless the `exec` fails.
+pub fn trampoline(args: Vec<OsString>) -> std::io::Error {
+    let mut args = args.into_iter();
+    let parent: Option<u32> = args.next().and_then(|a| a.to_str()?.parse().ok());
+    let memory: u64 = args.next().and_then(|a| a.to_str()?.parse().ok()).unwrap_or(0);
+    let _dashes = args.next();
+    let Some(program) = args.next() else {
+        return std::io::Error::other("the trampoline was given no program to run");
+    };
+    crate::sys::die_with_parent(parent);
+    if memory > 0 {
+        crate::sys::limit_own_memory(memory);
+    }
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new(program).args(args).exec()
+}

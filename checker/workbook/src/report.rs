@@ -1,0 +1,200 @@
+//! What crosses the process boundary between a check and the checker, in
+//! one place: the report a failed check writes, the names of the
+//! environment variables the checker sets for the check process, and how
+//! each is read. The support crate writes reports and reads the
+//! variables; the checker sets the variables and reads the reports. Both
+//! compile this module, so the two sides cannot drift apart.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The environment variables the checker sets for a check process.
+pub mod var {
+    /// The directory a failed check writes its [`Report`](super::Report) into.
+    pub const REPORT_DIR: &str = "WORKBOOK_REPORT_DIR";
+    /// The prefix of every database the run creates (the checker drops
+    /// them all when the run ends).
+    pub const DB_PREFIX: &str = "WORKBOOK_DB_PREFIX";
+    /// Seconds one check may take before it is stopped as hanging.
+    pub const CHECK_TIMEOUT: &str = "WORKBOOK_CHECK_TIMEOUT";
+    /// The seed of the run's generated data, to replay a run.
+    pub const SEED: &str = "WORKBOOK_SEED";
+    /// The tablespace check databases are created in (the checker's
+    /// embedded server keeps them in memory).
+    pub const TABLESPACE: &str = "WORKBOOK_TABLESPACE";
+}
+
+/// How long one check may run when [`var::CHECK_TIMEOUT`] does not say.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a check failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An expectation was not met.
+    #[default]
+    Failed,
+    /// The code under test panicked (a `todo!()`, an `unwrap()` on an error).
+    Panicked,
+    /// The check passed its time limit.
+    TimedOut,
+}
+
+impl Kind {
+    /// The name the report file and the checker's JSON output use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Failed => "failed",
+            Kind::Panicked => "panicked",
+            Kind::TimedOut => "timed_out",
+        }
+    }
+}
+
+/// How a check failed, in the words a student needs to fix it: what was
+/// called, what was expected, what came back, the SQL the student's code
+/// sent, a hint, and where a panic happened. Checks build one with
+/// [`Failure`](crate::Failure), the checker renders it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    #[serde(default)]
+    pub kind: Kind,
+    /// What the check did: the call or query whose result was wrong.
+    #[serde(default)]
+    pub called: String,
+    #[serde(default)]
+    pub expected: Option<String>,
+    #[serde(default)]
+    pub got: Option<String>,
+    /// A printout of the SQL the student's code sent, when the check
+    /// recorded it.
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// A nudge specific to this failure; the exercise's own hints come
+    /// from `info.toml`.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// Where a panic happened, as `file:line:column`.
+    #[serde(default)]
+    pub location: Option<String>,
+}
+
+/// A report as a file: which check wrote it, and the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportFile {
+    pub check: String,
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+/// Where the report of `check` goes in the report directory `dir`.
+pub fn report_file(dir: &Path, check: &str) -> PathBuf {
+    dir.join(format!("{}.json", check.replace("::", "__")))
+}
+
+/// Writes `report` for `check` into `dir`.
+pub fn write(dir: &Path, check: &str, report: &Report) -> std::io::Result<()> {
+    let file = ReportFile { check: check.to_owned(), report: report.clone() };
+    let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+    std::fs::write(report_file(dir, check), json)
+}
+
+/// Reads the report `check` wrote into `dir`, if it wrote a readable one.
+pub fn read(dir: &Path, check: &str) -> Option<Report> {
+    let bytes = std::fs::read(report_file(dir, check)).ok()?;
+    serde_json::from_slice::<ReportFile>(&bytes).ok().map(|f| f.report)
+}
+
+/// The report directory the checker asked for, if it did.
+pub fn report_dir() -> Option<PathBuf> {
+    std::env::var_os(var::REPORT_DIR).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// The run's database prefix, if the checker set one.
+pub fn db_prefix() -> Option<String> {
+    std::env::var(var::DB_PREFIX).ok().filter(|p| !p.is_empty())
+}
+
+/// How long one check may run: [`var::CHECK_TIMEOUT`] in seconds (a
+/// fraction is fine), else [`DEFAULT_CHECK_TIMEOUT`].
+pub fn check_timeout() -> Duration {
+    parse_seconds(std::env::var(var::CHECK_TIMEOUT).ok().as_deref()).unwrap_or(DEFAULT_CHECK_TIMEOUT)
+}
+
+/// Seconds as the checker writes them into [`var::CHECK_TIMEOUT`].
+pub fn seconds_value(limit: Duration) -> String {
+    limit.as_secs_f64().to_string()
+}
+
+/// A positive number of seconds, or `None`.
+pub fn parse_seconds(value: Option<&str>) -> Option<Duration> {
+    value?.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64)
+}
+
+/// The seed [`var::SEED`] asks to replay, if it is a number.
+pub fn seed() -> Option<u64> {
+    std::env::var(var::SEED).ok()?.trim().parse().ok()
+}
+
+/// The tablespace [`var::TABLESPACE`] names, if it is a plain identifier
+/// (it is put into SQL unquoted-safe: letters, digits and `_` only).
+pub fn tablespace() -> Option<String> {
+    std::env::var(var::TABLESPACE).ok().filter(|t| is_plain_identifier(t))
+}
+
+fn is_plain_identifier(t: &str) -> bool {
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_round_trips_through_its_file() {
+        let dir = std::env::temp_dir().join(format!("wb-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let report = Report {
+            kind: Kind::Panicked,
+            called: "list(&pool)".into(),
+            expected: Some("3 rows".into()),
+            got: Some("2 rows".into()),
+            sql: Some("SELECT * FROM students".into()),
+            hint: Some("mind the join".into()),
+            location: Some("src/lib.rs:3:5".into()),
+        };
+        write(&dir, "module::a_check", &report).unwrap();
+        assert!(dir.join("module__a_check.json").is_file());
+        assert_eq!(read(&dir, "module::a_check"), Some(report));
+        assert_eq!(read(&dir, "another_check"), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn kinds_are_written_in_snake_case_and_missing_fields_default() {
+        let r: ReportFile = serde_json::from_str(r#"{"check":"c","kind":"timed_out"}"#).unwrap();
+        assert_eq!(r.report.kind, Kind::TimedOut);
+        assert_eq!(r.report.sql, None);
+        assert_eq!(serde_json::to_value(Kind::TimedOut).unwrap(), "timed_out");
+        assert_eq!(Kind::Panicked.as_str(), "panicked");
+    }
+
+    #[test]
+    fn seconds_must_be_positive_numbers() {
+        assert_eq!(parse_seconds(Some("2")), Some(Duration::from_secs(2)));
+        assert_eq!(parse_seconds(Some("0.5")), Some(Duration::from_millis(500)));
+        for bad in [None, Some(""), Some("0"), Some("-1"), Some("ten"), Some("inf")] {
+            assert_eq!(parse_seconds(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_seconds(Some(&seconds_value(Duration::from_millis(2500)))), Some(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn only_plain_tablespace_names_are_used() {
+        assert!(is_plain_identifier("workbook_fast"));
+        assert!(!is_plain_identifier("x\" ; DROP"));
+        assert!(!is_plain_identifier(""));
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE employees;
+DROP TABLE posts;
+DROP TABLE authors;
