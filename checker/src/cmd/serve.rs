@@ -38,9 +38,10 @@ pub async fn execute(session: &Session, exercise: &str, port: u16) -> anyhow::Re
     }
     let url = session.sandbox_url(&ex.slug).await?;
     eprintln!("{}", format!("sandbox database: {}", redact(&url)).dimmed());
-    let fresh = seed::fresh(&url, &seed::migrations_dir(&dir), &seed::seeds_dir(&dir)).await.map_err(|e: SeedError| {
-        Explained { message: format!("failed to {e}\n{}", seed::next_step(&e, &ex.slug)), error: e.into() }
-    })?;
+    let fresh =
+        seed::fresh(&url, &seed::migrations_dir(&dir), &seed::seeds_dir(&dir)).await.map_err(|e: SeedError| {
+            Explained { message: format!("failed to {e}\n{}", seed::next_step(&e, &ex.slug)), error: e.into() }
+        })?;
     if !fresh.migrations_applied.is_empty() {
         eprintln!("{} {} migration(s) to the sandbox", "Applied".green().bold(), fresh.migrations_applied.len());
     }
