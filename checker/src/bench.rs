@@ -2,8 +2,9 @@
 //! promises, taken on this machine.
 //!
 //! - creating and dropping a check database (median and worst of 20);
-//! - watch mode on `connect`, warm: from saving a file to the verdict
-//!   (median and worst of 10 saves), in a scratch copy of the course so
+//! - watch mode on one exercise (`connect`, or `--exercise EX`), warm:
+//!   from saving its `src/lib.rs` to the verdict (median and worst of 10
+//!   saves), in a scratch copy of the course with the exercise solved, so
 //!   the student's files are never touched;
 //! - how many dependencies a check rebuilt after an edit (should be 0).
 //!
@@ -76,17 +77,22 @@ pub async fn database_times(
     Ok((create, drop))
 }
 
-/// A copy of the course (no target, no git) with connect solved. Its
+/// A copy of the course (no target, no git) with `slug` solved (every
+/// editable file of its solution), and watch mode pointed at it. Its
 /// crates sit at the same relative paths as the course's, so it builds in
 /// a target dir of its own (kept between benchmarks; the first is cold).
-pub fn scratch_course(session: &Session) -> Result<PathBuf, BenchError> {
+pub fn scratch_course(session: &Session, slug: &str) -> Result<PathBuf, BenchError> {
     let root = &session.course.root;
     let scratch = session.course.work_dir().join("bench").join(std::process::id().to_string());
     let _ = std::fs::remove_dir_all(&scratch);
     copy_dir(root, &scratch, root).map_err(io(format!("copying the course to {}", scratch.display())))?;
-    let lib = scratch.join("exercises/connect/src/lib.rs");
-    std::fs::copy(root.join("solutions/connect/src/lib.rs"), &lib)
-        .map_err(io("solving connect in the scratch copy"))?;
+    crate::runner::overlay::copy_tree(&root.join("solutions").join(slug), &scratch.join("exercises").join(slug))
+        .map_err(|e| BenchError::Watch(format!("solving {slug} in the scratch copy: {e:#}")))?;
+    // Watch mode works on the current exercise.
+    let state = scratch.join(".workbook");
+    std::fs::create_dir_all(&state).map_err(io("creating the scratch state dir"))?;
+    std::fs::write(state.join("progress.json"), format!("{{\"current\": \"{slug}\"}}"))
+        .map_err(io("pointing watch mode at the exercise"))?;
     Ok(scratch)
 }
 
@@ -107,28 +113,29 @@ fn copy_dir(from: &Path, to: &Path, root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Builds connect's checks twice around an edit, and lists every package
-/// other than connect that cargo did not find fresh the second time.
-pub fn rebuilt_dependencies(session: &Session, scratch: &Path) -> Result<Vec<String>, BenchError> {
+/// Builds the exercise's checks twice around an edit, and lists every
+/// package other than the exercise that cargo did not find fresh the
+/// second time.
+pub fn rebuilt_dependencies(session: &Session, scratch: &Path, slug: &str) -> Result<Vec<String>, BenchError> {
     let build = || -> Result<String, BenchError> {
         let out = Command::new(crate::runner::cargo_path())
             .current_dir(scratch)
             .env("CARGO_TARGET_DIR", bench_target(session))
-            .args(["test", "-p", "connect", "--test", "checks", "--no-run", "--message-format", "json"])
+            .args(["test", "-p", slug, "--test", "checks", "--no-run", "--message-format", "json"])
             .stderr(Stdio::null())
             .output()
             .map_err(io("running cargo"))?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     build()?;
-    touch(&scratch.join("exercises/connect/src/lib.rs"), 0).map_err(io("editing connect"))?;
+    touch(&scratch.join("exercises").join(slug).join("src/lib.rs"), 0).map_err(io("editing the exercise"))?;
     let out = build()?;
     let mut rebuilt = Vec::new();
     for line in out.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if v["reason"] == "compiler-artifact" && v["fresh"] == false {
             let id = v["package_id"].as_str().unwrap_or("").to_owned();
-            if !id.contains("exercises/connect") {
+            if !id.contains(&format!("exercises/{slug}")) {
                 rebuilt.push(id);
             }
         }
@@ -143,7 +150,13 @@ fn touch(file: &Path, n: usize) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -> Result<Vec<u128>, BenchError> {
+pub fn watch_times(
+    session: &Session,
+    scratch: &Path,
+    url: &str,
+    saves: usize,
+    slug: &str,
+) -> Result<Vec<u128>, BenchError> {
     let exe = std::env::current_exe().map_err(io("finding the checker binary"))?;
     let mut child = Command::new(exe)
         .current_dir(scratch)
@@ -172,12 +185,12 @@ pub fn watch_times(session: &Session, scratch: &Path, url: &str, saves: usize) -
             .map_err(|_| BenchError::Watch("watch mode gave no verdict within 300 s".into()))
     };
     wait(&rx)?; // the first check, cold
-    let lib = scratch.join("exercises/connect/src/lib.rs");
+    let lib = scratch.join("exercises").join(slug).join("src/lib.rs");
     let mut times = Vec::new();
     for i in 0..saves + 2 {
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();
-        touch(&lib, i + 1).map_err(io("editing connect"))?;
+        touch(&lib, i + 1).map_err(io("editing the exercise"))?;
         let (at, line) = wait(&rx)?;
         if !line.contains("All") {
             return Err(BenchError::Watch(format!("the solved exercise did not pass: {line}")));

@@ -98,6 +98,14 @@ pub enum Command {
         #[command(subcommand)]
         action: SeedAction,
     },
+    /// Serve an HTTP exercise on 127.0.0.1 against its sandbox database
+    /// (migrated and seeded first), to try it with curl or a browser.
+    Serve {
+        exercise: String,
+        /// The port on 127.0.0.1 (0 picks a free one; the server says which).
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
     /// Grade a folder of student submissions into grades.csv, feedback and
     /// platform files (Gradescope, JUnit, GitHub Classroom).
     Grade(GradeArgs),
@@ -196,12 +204,16 @@ pub enum DevCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Measure: database create/drop, watch-mode save to verdict on
-    /// `connect`, and dependencies rebuilt by a check.
+    /// Measure: database create/drop, watch-mode save to verdict on an
+    /// exercise (solved, in a scratch copy), and dependencies rebuilt by a
+    /// check.
     Bench {
         /// Saves to time in watch mode.
         #[arg(long, default_value_t = 10)]
         saves: usize,
+        /// The exercise whose save to verdict is timed.
+        #[arg(long, default_value = "connect")]
+        exercise: String,
     },
     /// Scaffold a new exercise: crate, solution, book section, info.toml entry.
     New {

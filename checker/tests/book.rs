@@ -40,6 +40,22 @@
 //!   Process ids and transaction numbers, which differ on every run, are
 //!   shown as `<session NAME>` and `<xid>` (in a deadlock's DETAIL).
 //!
+//! # HTTP sessions in the book
+//!
+//! A ```` ```console,curl ```` block is a terminal session against an
+//! HTTP exercise: lines starting with `$ curl` are commands, every other
+//! line is their output, generated, never typed. The sessions of one
+//! chapter run in order against the course's *solution* of the exercise
+//! the chapter's directory is named after (`book/src/student_api/` runs
+//! `solutions/student_api`), served by its `examples/serve.rs` on a fresh
+//! database with the exercise's migrations and seeds, so ids start at 1.
+//! Commands are written against `http://127.0.0.1:3000`; the test points
+//! them at the server it started and runs the real `curl` (no shell). What
+//! varies per run is masked when comparing: timestamps, the `date` header
+//! and `content-length` (a timestamp's digits vary). `WORKBOOK_BLESS=1`
+//! writes the output of this run into the blocks; to ask for output under
+//! a new command, write the `$ curl` line alone and bless.
+//!
 //! # Links and includes
 //!
 //! Links between chapters are relative `.md` links, optionally with a
@@ -148,6 +164,8 @@ enum Kind {
     SqlFails,
     SqlIgnored,
     Output,
+    /// A terminal session of `$ curl` commands and their output.
+    Curl,
     Other,
 }
 
@@ -204,6 +222,7 @@ fn code_blocks(text: &str) -> (Vec<Block>, Vec<String>) {
                         }
                     }
                     "text" if markers.contains(&"output") => Kind::Output,
+                    "console" if markers.contains(&"curl") => Kind::Curl,
                     _ => Kind::Other,
                 };
                 current = Some(Block {
@@ -624,7 +643,7 @@ async fn run_chapter(conn: &mut PgConnection, options: &PgConnectOptions, blocks
                     block.line
                 )),
             },
-            Kind::SqlIgnored | Kind::Other => previous = None,
+            Kind::SqlIgnored | Kind::Curl | Kind::Other => previous = None,
         }
     }
     let pids = sessions.pids.clone();
@@ -1311,4 +1330,360 @@ fn the_sample_run_in_running_md_uses_the_connect_exercise_s_own_words() {
     }
     assert!(seen > 0, "running.md shows no sample run of connect");
     assert!(problems.is_empty(), "running.md's sample run is out of date:\n{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// HTTP sessions: ```console,curl blocks against an exercise's solution
+
+/// The address commands in the book are written against.
+const BOOK_ADDRESS: &str = "127.0.0.1:3000";
+
+/// One `$ curl ...` line of a session block.
+#[derive(Debug, Clone, PartialEq)]
+struct CurlCommand {
+    /// As shown, without the `$ `.
+    shown: String,
+    args: Vec<String>,
+}
+
+/// The commands of a session block, or what is wrong with one.
+fn curl_commands(code: &str) -> Result<Vec<CurlCommand>, String> {
+    let mut out = Vec::new();
+    for line in code.lines().filter_map(|l| l.strip_prefix("$ ")) {
+        let args = shell_words(line)?;
+        if args.first().map(String::as_str) != Some("curl") {
+            return Err(format!("`{line}`: a session runs curl and nothing else"));
+        }
+        out.push(CurlCommand { shown: line.to_owned(), args: args[1..].to_vec() });
+    }
+    if out.is_empty() {
+        return Err("a ```console,curl block with no `$ curl` line".into());
+    }
+    Ok(out)
+}
+
+/// Splits a command line as a POSIX shell would for the quoting the book
+/// uses: words, 'single quotes', "double quotes" (with \" and \\).
+fn shell_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' => {
+                if let Some(w) = word.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => w.push(c),
+                        None => return Err(format!("`{line}`: a quote is not closed")),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\')) => w.push(c),
+                            Some(c) => {
+                                w.push('\\');
+                                w.push(c);
+                            }
+                            None => return Err(format!("`{line}`: a quote is not closed")),
+                        },
+                        Some(c) => w.push(c),
+                        None => return Err(format!("`{line}`: a quote is not closed")),
+                    }
+                }
+            }
+            '|' | ';' | '&' | '>' | '<' | '$' | '`' => {
+                return Err(format!("`{line}`: `{c}` would need a shell; sessions run curl alone"));
+            }
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    Ok(words)
+}
+
+/// What changes from run to run, masked: RFC 3339 timestamps, and the
+/// values of the `date` and `content-length` headers.
+fn mask_variable(text: &str) -> String {
+    let masked: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("date:") {
+                "date: <date>".to_owned()
+            } else if lower.starts_with("content-length:") {
+                "content-length: <n>".to_owned()
+            } else {
+                mask_timestamps(line)
+            }
+        })
+        .collect();
+    masked.join("\n")
+}
+
+fn mask_timestamps(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    let at = |i: usize, c: u8| bytes.get(i) == Some(&c);
+    let mut out = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        // 2025-01-31T09:30:00
+        let stamp = (0..4).all(|k| digit(i + k))
+            && at(i + 4, b'-')
+            && digit(i + 5)
+            && digit(i + 6)
+            && at(i + 7, b'-')
+            && digit(i + 8)
+            && digit(i + 9)
+            && at(i + 10, b'T')
+            && digit(i + 11)
+            && digit(i + 12)
+            && at(i + 13, b':')
+            && digit(i + 14)
+            && digit(i + 15)
+            && at(i + 16, b':')
+            && digit(i + 17)
+            && digit(i + 18);
+        if !stamp {
+            let c = line[i..].chars().next().expect("a char at a boundary");
+            out.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        let mut j = i + 19;
+        if at(j, b'.') {
+            j += 1;
+            while digit(j) {
+                j += 1;
+            }
+        }
+        if at(j, b'Z') {
+            j += 1;
+        } else if (at(j, b'+') || at(j, b'-')) && digit(j + 1) && digit(j + 2) && at(j + 3, b':') {
+            j += 6;
+        }
+        out.push_str("<time>");
+        i = j;
+    }
+    out
+}
+
+/// The solution of `slug`, served on a fresh database: its migrations and
+/// seeds applied, its `examples/serve.rs` run by cargo in an overlay of the
+/// course. Dropping it stops the server and drops the database.
+struct SolutionServer {
+    child: std::process::Child,
+    address: String,
+    database: String,
+    server_url: String,
+    overlay: PathBuf,
+}
+
+impl SolutionServer {
+    fn start(runtime: &tokio::runtime::Runtime, slug: &str) -> SolutionServer {
+        let root = common::workspace_root();
+        let course = checker::course::Course::load(&root).unwrap_or_else(|e| panic!("reading the course: {e}"));
+        let ex = course.find(slug).unwrap_or_else(|e| panic!("book/src/{slug}/ names no exercise: {e}")).clone();
+        let server_url = common::database_url();
+        let database = format!("wbchk_{}_book_{slug}_{:08x}", std::process::id(), fastrand::u32(..));
+        let options = PgConnectOptions::from_str(&server_url).expect("the test server's URL parses");
+        let url = runtime.block_on(async {
+            let mut admin = PgConnection::connect_with(&options).await.expect("connecting to the test server");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{database}""#)))
+                .execute(&mut admin)
+                .await
+                .expect("creating the session's database");
+            let _ = admin.close().await;
+            workbook::url_for_database(&server_url, &database)
+        });
+        let exercise_dir = course.exercise_dir(&ex);
+        let solution = course.solution_dir(&ex);
+        let from = |sub: &str| if solution.join(sub).is_dir() { solution.join(sub) } else { exercise_dir.join(sub) };
+        runtime
+            .block_on(checker::seed::fresh(&url, &from("migrations"), &from("seeds")))
+            .unwrap_or_else(|e| panic!("migrating and seeding the session's database: {e}"));
+        let name = format!("book-{slug}-{}", std::process::id());
+        let overlay = checker::runner::overlay::create(&course, &name, &[&ex], |_| Some(solution.clone()))
+            .unwrap_or_else(|e| panic!("laying the solution of {slug} over an overlay: {e:#}"));
+        let mut child = std::process::Command::new(checker::runner::cargo_path())
+            .current_dir(&overlay.root)
+            .args(["run", "--quiet", "--package", slug, "--example", &format!("serve-{slug}")])
+            .env("CARGO_TARGET_DIR", course.target_dir())
+            .env("DATABASE_URL", &url)
+            .env("PORT", "0")
+            .env_remove("RUSTFLAGS")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("running cargo");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("the server's stdout"));
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut first).expect("the server's first line");
+        // Keep reading what else it prints: a closed pipe would make its
+        // next println! panic and the server stop.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let address = first
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("the {slug} server did not say where it listens; it printed {first:?}"))
+            .to_owned();
+        SolutionServer { child, address, database, server_url, overlay: overlay.root }
+    }
+}
+
+impl Drop for SolutionServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.overlay);
+        let (server_url, database) = (self.server_url.clone(), self.database.clone());
+        runtime().block_on(async move {
+            if let Ok(mut admin) = PgConnection::connect_with(&PgConnectOptions::from_str(&server_url).unwrap()).await {
+                let _ =
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#)))
+                        .execute(&mut admin)
+                        .await;
+                let _ = admin.close().await;
+            }
+        });
+    }
+}
+
+/// Runs one command against `address`; its output as curl printed it,
+/// lines ending in `\n`.
+fn run_curl(command: &CurlCommand, address: &str) -> Result<String, String> {
+    let args: Vec<String> = command.args.iter().map(|a| a.replace(BOOK_ADDRESS, address)).collect();
+    let out = std::process::Command::new("curl")
+        .args(&args)
+        .output()
+        .map_err(|e| format!("could not run curl ({e}): the book's HTTP sessions need curl on PATH"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{}` failed ({}): {}",
+            command.shown,
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let mut text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// A session block as it should read: each command, then its output.
+fn session_text(commands: &[CurlCommand], outputs: &[String]) -> String {
+    let mut text = String::new();
+    for (command, output) in commands.iter().zip(outputs) {
+        text.push_str(&format!("$ {}\n", command.shown));
+        for line in output.lines() {
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[test]
+fn every_http_session_in_the_book_runs_as_shown() {
+    let runtime = runtime();
+    let mut problems = Vec::new();
+    let mut ran = 0;
+    for chapter in chapters_in(&book_dir().join("src")) {
+        let (blocks, _) = code_blocks(&chapter.text);
+        let sessions: Vec<&Block> = blocks.iter().filter(|b| b.kind == Kind::Curl).collect();
+        if sessions.is_empty() {
+            continue;
+        }
+        let here = format!("book/src/{}", chapter.rel.display());
+        let slug = chapter.rel.components().next().and_then(|c| c.as_os_str().to_str()).unwrap_or("").to_owned();
+        let server = SolutionServer::start(&runtime, &slug);
+        let mut rewrites = Vec::new();
+        for block in sessions {
+            let commands = match curl_commands(&block.code) {
+                Ok(c) => c,
+                Err(e) => {
+                    problems.push(format!("{here}: line {}: {e}", block.line));
+                    continue;
+                }
+            };
+            let mut outputs = Vec::new();
+            for command in &commands {
+                match run_curl(command, &server.address) {
+                    Ok(out) => outputs.push(out),
+                    Err(e) => problems.push(format!("{here}: line {}: {e}", block.line)),
+                }
+                ran += 1;
+            }
+            if outputs.len() != commands.len() {
+                continue;
+            }
+            let want = session_text(&commands, &outputs);
+            if mask_variable(&normalise(&block.code)) != mask_variable(&normalise(&want)) {
+                problems.push(format!(
+                    "{here}: line {}: the session shown is not what the solution answers (WORKBOOK_BLESS=1 rewrites it)\n\
+                     --- shown\n{}\n--- answered\n{}",
+                    block.line,
+                    normalise(&block.code),
+                    normalise(&want)
+                ));
+                let text: String = want.lines().map(|l| format!("{}{l}\n", block.indent)).collect();
+                rewrites.push((block.content.clone(), text));
+            }
+        }
+        drop(server);
+        if bless() && !rewrites.is_empty() {
+            eprintln!("blessed {} session(s) in {here}", rewrites.len());
+            rewrite(&chapter.path, &chapter.text, rewrites);
+            problems.retain(|p| !p.starts_with(&format!("{here}:")) || !p.contains("is not what the solution answers"));
+        }
+    }
+    assert!(ran > 0, "no ```console,curl session ran: the book has none, or the reader found none");
+    assert!(problems.is_empty(), "HTTP sessions in the book do not run as shown:\n\n{}", problems.join("\n\n"));
+}
+
+#[test]
+fn sessions_are_read_quoted_and_masked_like_a_shell_would_show_them() {
+    let block = "$ curl -i -X POST http://127.0.0.1:3000/s -H 'content-type: application/json' -d '{\"a\": \"b c\"}'\n\
+                 HTTP/1.1 201 Created\n\n$ curl -s \"http://127.0.0.1:3000/s?x=1&y=2\"\n{}\n";
+    let commands = curl_commands(block).unwrap();
+    assert_eq!(commands.len(), 2);
+    assert_eq!(
+        commands[0].args,
+        [
+            "-i",
+            "-X",
+            "POST",
+            "http://127.0.0.1:3000/s",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            "{\"a\": \"b c\"}"
+        ]
+    );
+    assert_eq!(commands[1].args, ["-s", "http://127.0.0.1:3000/s?x=1&y=2"]);
+    assert!(curl_commands("$ curl x | grep y\n").is_err(), "a pipe needs a shell");
+    assert!(curl_commands("$ rm -rf x\n").is_err(), "only curl");
+    assert!(curl_commands("$ curl 'open\n").is_err());
+    let shown =
+        "date: Tue, 01 Dec 2026 10:30:19 GMT\ncontent-length: 150\n{\"at\":\"2026-12-01T10:30:19.123456Z\",\"n\":1}";
+    let later = "date: Wed, 02 Dec 2026 11:00:00 GMT\ncontent-length: 147\n{\"at\":\"2026-12-02T11:00:00Z\",\"n\":1}";
+    assert_eq!(mask_variable(shown), mask_variable(later));
+    assert_ne!(mask_variable(shown), mask_variable(&later.replace("\"n\":1", "\"n\":2")), "only what varies is masked");
+    assert_eq!(mask_timestamps("x 2025-01-31T09:30:00+02:00 y"), "x <time> y");
 }

@@ -416,3 +416,57 @@ fn help_documents_every_exit_code_including_ctrl_c() {
     }
     assert!(text.contains("130  interrupted (Ctrl-C)"), "{text}");
 }
+
+#[test]
+fn serve_refuses_an_exercise_that_is_not_served_over_http() {
+    checker()
+        .args(["serve", "connect"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not served over HTTP").and(predicate::str::contains("student_api")));
+}
+
+/// `serve` runs the student's own code (here the untouched starter, whose
+/// router has no JSON fallback yet) on the port it reports, against the
+/// exercise's sandbox database (only migrated up, which changes nothing
+/// the sandbox already has).
+#[test]
+fn serve_runs_the_student_s_server_against_the_sandbox_until_stopped() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::os::unix::process::CommandExt;
+
+    let mut cmd = common::checker_std();
+    cmd.args(["--database-url", &database_url(), "serve", "student_api", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        // A group of its own: cargo hands the terminal's process over to the
+        // server, so stopping the group stops all of it, as Ctrl-C does.
+        .process_group(0);
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut all);
+        all
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).map(str::to_owned);
+    let answer = address.as_ref().map(|addr| {
+        let mut conn = std::net::TcpStream::connect(addr.as_str()).unwrap();
+        write!(conn, "GET /nowhere HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").unwrap();
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).unwrap();
+        reply
+    });
+    let pid = child.id() as i32;
+    let _ = std::process::Command::new("kill").args(["-s", "TERM", "--", &format!("-{pid}")]).status();
+    let _ = child.wait();
+    let said = said.join().unwrap();
+    assert!(first.starts_with("serving student_api on http://127.0.0.1:"), "{first:?}\n{said}");
+    assert!(said.contains("sandbox database: ") && said.contains("wbsandbox_student_api"), "{said}");
+    let answer = answer.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(answer.contains("content-length: 0"), "the starter's default fallback, not a JSON one: {answer}");
+}

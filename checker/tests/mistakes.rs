@@ -783,6 +783,105 @@ const QUERIES: &[Mistake] = &[
     ),
 ];
 
+const STUDENT_API: &[Mistake] = &[
+    m(
+        "created_200",
+        OVER_SOLUTION,
+        "post_creates_a_student_answering_201_with_its_location",
+        &["201 Created", "200 OK"],
+    ),
+    m("missing_404", OVER_SOLUTION, "get_returns_the_stored_student_and_404_for_an_unknown_id", &["404", "body: null"]),
+    m("panic_on_bad_json", OVER_SOLUTION, "malformed_json_and_wrong_types_are_400_naming_the_field", &["panicked"]),
+    m(
+        "taken_email_500",
+        OVER_SOLUTION,
+        "a_taken_email_is_409_even_when_two_requests_race_for_it",
+        &["409", "EmailTaken"],
+    ),
+    m(
+        "keeps_one_connection",
+        OVER_SOLUTION,
+        "a_database_that_goes_away_gives_a_json_error_and_the_server_recovers",
+        &["after the database came back", "from the pool"],
+    ),
+    m(
+        "unwrap_database_errors",
+        OVER_SOLUTION,
+        "a_database_that_goes_away_gives_a_json_error_and_the_server_recovers",
+        &["panicked", "the database answers"],
+    ),
+    m("offset_paging", OVER_SOLUTION, "the_listing_pages_by_keyset_with_no_student_skipped_or_repeated", &["skipped"]),
+    m(
+        "paging_in_rust",
+        OVER_SOLUTION,
+        "the_listing_pages_by_keyset_with_no_student_skipped_or_repeated",
+        &["rows read"],
+    ),
+    m("global_pool", OVER_SOLUTION, "each_app_uses_the_pool_it_was_given", &["global"]),
+    m("pool_of_one", OVER_SOLUTION, "one_slow_request_does_not_hold_up_the_others", &["within 2 s", "held up"]),
+    m("plain_text_errors", OVER_SOLUTION, "every_error_is_a_json_body_never_html_or_plain_text", &["text/plain"]),
+    m("no_validation", OVER_SOLUTION, "invalid_values_are_400_naming_the_field", &["201 Created", "name"]),
+    m("axum_rejections", OVER_SOLUTION, "malformed_json_and_wrong_types_are_400_naming_the_field", &["text/plain"]),
+];
+
+const CAPSTONE: &[Mistake] = &[
+    m(
+        "oversell",
+        OVER_SOLUTION,
+        "the_last_seats_are_never_oversold_under_concurrent_requests",
+        &["module 9", "201, 201"],
+    ),
+    m(
+        "total_counts_joined_rows",
+        OVER_SOLUTION,
+        "the_course_listing_pages_with_a_total_that_counts_courses_not_enrollments",
+        &["module 11", "the number of courses"],
+    ),
+    m(
+        "audit_outside_transaction",
+        OVER_SOLUTION,
+        "every_enrollment_change_is_audited_in_the_same_transaction",
+        &["module 8", "same transaction"],
+    ),
+    m(
+        "hard_delete",
+        OVER_SOLUTION,
+        "deleting_a_student_is_a_soft_delete_that_frees_the_email_and_the_seats",
+        &["hard delete"],
+    ),
+    m(
+        "email_unique_for_ever",
+        OVER_SOLUTION,
+        "deleting_a_student_is_a_soft_delete_that_frees_the_email_and_the_seats",
+        &["module 7", "WHERE deleted_at IS NULL"],
+    ),
+    m("listing_n_plus_one", OVER_SOLUTION, "listing_courses_loads_their_counts_without_a_query_per_course", &["N+1"]),
+    m(
+        "pool_without_timeout",
+        OVER_SOLUTION,
+        "the_pool_is_configured_for_a_server",
+        &["module 12", "statement_timeout"],
+    ),
+    m(
+        "rename_in_one_step",
+        OVER_SOLUTION,
+        "the_rename_is_an_expand_then_a_contract_that_keeps_every_row",
+        &["one step"],
+    ),
+    m(
+        "edited_given_migration",
+        OVER_SOLUTION,
+        "the_rename_is_an_expand_then_a_contract_that_keeps_every_row",
+        &["must not change"],
+    ),
+    m(
+        "seed_without_on_conflict",
+        OVER_SOLUTION,
+        "the_seed_loads_the_catalogue_once_however_often_it_runs",
+        &["ON CONFLICT"],
+    ),
+];
+
 #[test]
 fn first_migration_mistakes_are_caught() {
     assert_caught("first_migration", FIRST_MIGRATION);
@@ -846,6 +945,16 @@ fn raw_sql_mistakes_are_caught() {
 #[test]
 fn queries_mistakes_are_caught() {
     assert_caught("queries", QUERIES);
+}
+
+#[test]
+fn student_api_mistakes_are_caught() {
+    assert_caught("student_api", STUDENT_API);
+}
+
+#[test]
+fn capstone_mistakes_are_caught() {
+    assert_caught("capstone", CAPSTONE);
 }
 
 /// Runs each mistake of `slug` and fails naming every one that was not

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod crud;
 pub mod evolving;
 pub mod hooks;
+pub mod http;
 pub mod pagination;
 pub mod pooling;
 pub mod raw_sql;

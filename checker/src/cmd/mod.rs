@@ -30,6 +30,7 @@ pub mod next;
 pub mod reset;
 pub mod run;
 pub mod seed;
+pub mod serve;
 pub mod verify;
 pub mod watch;
 
@@ -65,6 +66,7 @@ pub async fn execute(session: &Session, cli: &Cli) -> anyhow::Result<Code> {
         Some(Command::Dev(cmd)) => dev::execute(session, cmd).await?,
         Some(Command::Migrate { exercise, action }) => migrate::execute(session, exercise, action).await?,
         Some(Command::Seed { exercise, action }) => seed::execute(session, exercise, action).await?,
+        Some(Command::Serve { exercise, port }) => serve::execute(session, exercise, *port).await?,
         Some(Command::Grade(args)) => grade::execute(session, args).await?,
     })
 }

@@ -5,7 +5,8 @@ use crate::bench::{self, median, worst};
 use crate::exit::Code;
 use crate::session::Session;
 
-pub async fn execute(session: &Session, saves: usize) -> anyhow::Result<Code> {
+pub async fn execute(session: &Session, saves: usize, exercise: &str) -> anyhow::Result<Code> {
+    let slug = session.course.find(exercise)?.slug.clone();
     let server = session.server().await?.clone();
     outln!("server: {} ({})", crate::db::redact(&server.url), server.origin);
 
@@ -17,16 +18,16 @@ pub async fn execute(session: &Session, saves: usize) -> anyhow::Result<Code> {
     outln!("create database: median {:>4} ms, worst {:>4} ms (20 runs)", median(&create), worst(&create));
     outln!("drop database:   median {:>4} ms, worst {:>4} ms (20 runs)", median(&drop), worst(&drop));
 
-    let scratch = bench::scratch_course(session)?;
-    let rebuilt = bench::rebuilt_dependencies(session, &scratch)?;
+    let scratch = bench::scratch_course(session, &slug)?;
+    let rebuilt = bench::rebuilt_dependencies(session, &scratch, &slug)?;
     outln!("dependencies rebuilt by a check after an edit: {}", rebuilt.len());
     for r in &rebuilt {
         outln!("  rebuilt: {r}");
     }
 
-    let times = bench::watch_times(session, &scratch, &server.url, saves)?;
+    let times = bench::watch_times(session, &scratch, &server.url, saves, &slug)?;
     outln!(
-        "watch mode, save to verdict on connect (warm): median {} ms, worst {} ms ({} saves)",
+        "watch mode, save to verdict on {slug} (warm): median {} ms, worst {} ms ({} saves)",
         median(&times),
         worst(&times),
         times.len()

@@ -21,7 +21,11 @@
 //! let leaked = db.wire().left_in_transaction().await;
 //! ```
 //!
-//! and every failed check shows what the code sent ([`Traffic::describe`]),
+//! A check can also make the database go away for the code under test and
+//! come back ([`Relay::cut`], [`Relay::restore`]), to see what a server
+//! does when its database restarts.
+//!
+//! Every failed check shows what the code sent ([`Traffic::describe`]),
 //! the way an ORM's query log would.
 //!
 //! Cost, measured on the course's 2-core machine (2000 `SELECT $1::int`

@@ -32,6 +32,9 @@ pub enum Upstream {
 /// The record every connection writes into.
 pub(super) struct Shared {
     log: Mutex<Log>,
+    /// Raised by [`Relay::cut`]: every relayed connection ends, and new
+    /// ones are closed as soon as they are accepted.
+    cut: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -63,7 +66,7 @@ impl Relay {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { log: Mutex::new(Log::default()) });
+        let shared = Arc::new(Shared { log: Mutex::new(Log::default()), cut: tokio::sync::watch::Sender::new(false) });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let inner = shared.clone();
         let thread = std::thread::Builder::new().name("workbook-relay".into()).spawn(move || {
@@ -76,6 +79,13 @@ impl Relay {
                 let accept = async {
                     loop {
                         let Ok((client, _)) = listener.accept().await else { continue };
+                        if *inner.cut.borrow() {
+                            // Closed before a byte is read: the client's
+                            // first read fails (end of file, or a reset),
+                            // as behind a proxy whose server went away.
+                            drop(client);
+                            continue;
+                        }
                         let _ = client.set_nodelay(true);
                         let shared = inner.clone();
                         let upstream = upstream.clone();
@@ -115,6 +125,27 @@ impl Relay {
             tail = if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) };
         }
         format!("{scheme}://{creds}{}{tail}", self.addr)
+    }
+
+    /// Makes the database go away for the code under test: every
+    /// connection the relay carries is closed at once (a statement in
+    /// flight gets no answer), and every new one is closed as soon as it
+    /// is accepted, until [`Relay::restore`]. The check's own
+    /// [`crate::Db::pool`] goes straight to the server and keeps working.
+    ///
+    /// A pool sees what a restarting server looks like from the client:
+    /// its idle connections fail their next use and its new ones fail to
+    /// start, at once (not after a connect timeout: the port still
+    /// accepts, as a proxy in front of a stopped server does).
+    pub fn cut(&self) {
+        self.shared.cut.send_replace(true);
+    }
+
+    /// Lets connections through again after [`Relay::cut`]. Connections
+    /// closed by the cut stay closed: the code under test has to open new
+    /// ones.
+    pub fn restore(&self) {
+        self.shared.cut.send_replace(false);
     }
 
     /// Now, as a point to read the record from.
@@ -245,6 +276,11 @@ async fn serve(client: TcpStream, upstream: Upstream, shared: Arc<Shared>) {
         }
         let _ = client_write.shutdown().await;
     };
+    let mut cut = shared.cut.subscribe();
+    let cut = async move {
+        // Ends when the relay is cut, or when it is gone.
+        let _ = cut.wait_for(|c| *c).await;
+    };
     tokio::pin!(up, down);
     tokio::select! {
         () = &mut up => {
@@ -252,6 +288,9 @@ async fn serve(client: TcpStream, upstream: Upstream, shared: Arc<Shared>) {
             let _ = tokio::time::timeout(Duration::from_secs(1), &mut down).await;
         }
         () = &mut down => {}
+        // Both sockets are dropped on return: the client and the server
+        // each see the other side vanish.
+        () = cut => {}
     }
     shared.close_connection(id);
 }

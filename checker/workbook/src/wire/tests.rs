@@ -218,6 +218,29 @@ fn a_server_that_drops_the_connection_ends_it_for_the_client_too() {
     });
 }
 
+#[test]
+fn a_cut_closes_every_connection_refuses_new_ones_at_once_and_restore_lets_them_in() {
+    check(async |db| {
+        let app = db.app_pool();
+        sqlx::query("SELECT 1").execute(app).await.unwrap();
+        db.wire().cut();
+        wait_closed(&db).await;
+        // Fails fast, not after the pool's 5 s acquire timeout: the new
+        // connection is closed as it opens, which the pool does not retry.
+        let started = std::time::Instant::now();
+        let during = sqlx::query("SELECT 1").execute(app).await;
+        assert!(during.is_err(), "a query through a cut relay succeeded");
+        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        // The check's own door is not the relay.
+        sqlx::query("SELECT 1").execute(db.pool()).await.unwrap();
+        db.wire().restore();
+        let (after, sent) = db.wire().during(sqlx::query_scalar::<_, i32>("SELECT 41 + 1").fetch_one(app)).await;
+        assert_eq!(after.unwrap(), 42);
+        assert_eq!(sent.queries().len(), 1, "{}", sent.describe(5));
+        assert!(db.wire().connections().iter().filter(|c| !c.closed).count() >= 1);
+    });
+}
+
 /// Waits until the relay has seen its first connection close.
 async fn wait_closed(db: &crate::Db) {
     for _ in 0..200 {

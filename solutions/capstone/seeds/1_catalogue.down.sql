@@ -1,0 +1,3 @@
+-- Only the seed's own courses, found by their codes (enrollments in them
+-- go too: ON DELETE CASCADE).
+DELETE FROM courses WHERE code IN ('DB101', 'WEB201', 'SEC301', 'LAB100');
