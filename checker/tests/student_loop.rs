@@ -151,6 +151,25 @@ fn copy_solution(course: &Path, slug: &str, sub: &str) {
     common::copy_tree(&from, &to);
 }
 
+/// Lays in every folder of an exercise's solution (its `src`, `migrations`,
+/// `drills`...), whatever the exercise keeps its answer in.
+fn copy_whole_solution(course: &Path, slug: &str) {
+    for entry in std::fs::read_dir(course.join("solutions").join(slug)).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_solution(course, slug, entry.file_name().to_str().unwrap());
+        }
+    }
+}
+
+/// The exercise the course puts second, read from `exercises/info.toml`, so
+/// the test follows the course when its order changes.
+fn second_exercise() -> String {
+    let info: toml::Value =
+        toml::from_str(&std::fs::read_to_string(workspace_root().join("exercises/info.toml")).unwrap()).unwrap();
+    info["exercises"][1]["slug"].as_str().unwrap().to_string()
+}
+
 /// A first check can include building the exercise from cold.
 const FIRST: Duration = Duration::from_secs(600);
 /// Later ones rebuild one small crate.
@@ -190,30 +209,32 @@ fn watch_mode_rechecks_on_save_answers_its_keys_and_records_progress() {
     w.until("Hint 2/3", AGAIN);
 
     // l: the course, connect solved and current.
+    let second = second_exercise();
     w.key("l");
-    let list = w.until("first_migration", AGAIN);
+    let list = w.until(&second, AGAIN);
     assert!(list.iter().any(|l| l.contains('▶') && l.contains('✓') && l.contains("connect")), "{list:#?}");
 
     // n: on to the next exercise, which is checked at once and saved as current.
     w.key("n");
     let next = w.until("Save a file to re-check", AGAIN);
-    assert!(next.iter().any(|l| l.contains("Checking first_migration")), "{next:#?}");
-    assert_eq!(progress(state.path())["current"], "first_migration");
+    let checking = format!("Checking {second}");
+    assert!(next.iter().any(|l| l.contains(&checking)), "{next:#?}");
+    assert_eq!(progress(state.path())["current"], second.as_str());
     assert_eq!(w.quit(), 0);
 
     // --manual: the current exercise again; a save is not noticed, Enter re-checks.
     let mut w = Watch::start(c, state.path(), &["--manual"]);
     let first = w.until("Press Enter to re-check", AGAIN);
-    assert!(first.iter().any(|l| l.contains("Checking first_migration")), "{first:#?}");
+    assert!(first.iter().any(|l| l.contains(&checking)), "{first:#?}");
     assert!(first.iter().any(|l| l.contains("checks pass") && !l.contains("All")), "{first:#?}");
-    copy_solution(c, "first_migration", "migrations");
+    copy_whole_solution(c, &second);
     w.silent("Checking", Duration::from_secs(3));
     w.key("");
     let again = w.until("Press Enter to re-check", AGAIN);
     assert!(again.iter().any(|l| l.contains("All") && l.contains("checks pass")), "{again:#?}");
     assert_eq!(w.quit(), 0);
     let done = progress(state.path())["done"].clone();
-    assert_eq!(done, serde_json::json!(["connect", "first_migration"]));
+    assert_eq!(done, serde_json::json!(["connect", second]));
 
     // The course's own connect shares its artifacts with the scratch one
     // just built from the solution, and its files are older than that
