@@ -14,11 +14,11 @@ use associations::{Comment, Post, Tag, User, author_of, posts_by, tag_post, tags
 use workbook::{Db, Failure, check, data};
 
 /// The book's sections, named in the failures that need them.
-const READ_FOREIGN_KEY: &str = "index.md#an-association-is-a-foreign-key";
-const READ_ON_DELETE: &str = "index.md#what-happens-to-the-children-on-delete";
-const READ_INDEX: &str = "index.md#index-every-foreign-key";
-const READ_IN_RUST: &str = "index.md#associations-in-rust";
-const READ_JOIN_TABLE: &str = "index.md#many-to-many-a-join-table";
+const READ_FOREIGN_KEY: &str = "book/src/associations/index.md#an-association-is-a-foreign-key";
+const READ_ON_DELETE: &str = "book/src/associations/index.md#what-happens-to-the-children-on-delete";
+const READ_INDEX: &str = "book/src/associations/index.md#index-every-foreign-key";
+const READ_IN_RUST: &str = "book/src/associations/index.md#associations-in-rust";
+const READ_JOIN_TABLE: &str = "book/src/associations/index.md#many-to-many-a-join-table";
 
 // ---------------------------------------------------------------------------
 // The schema: foreign keys, their ON DELETE rules, their indexes.
@@ -323,17 +323,20 @@ fn author_of_gives_the_user_who_wrote_the_post() {
             let got = ok(&called, got);
             let want = blog.user(post.user_id);
             if got.as_ref() != Some(&want) {
-                let hint = match &got {
-                    Some(u) if u.id == post.id => format!(
-                        "You found the user whose id is the post's id. The association is the post's user_id \
-                         column: follow it, users.id = posts.user_id. (Read {READ_IN_RUST}.)"
-                    ),
-                    None => format!(
+                let by_post_id = blog.users.iter().find(|u| u.id == post.id).cloned();
+                let hint = if got == by_post_id {
+                    format!(
+                        "That is what looking up the user whose id is the post's id gives. The association is \
+                         the post's user_id column: follow it, users.id = posts.user_id. (Read {READ_IN_RUST}.)"
+                    )
+                } else if got.is_none() {
+                    format!(
                         "Post {} exists and was written by user {}: join posts to users on the foreign key. \
                          (Read {READ_IN_RUST}.)",
                         post.id, want.id
-                    ),
-                    Some(_) => format!("A post belongs to the user its user_id names. (Read {READ_IN_RUST}.)"),
+                    )
+                } else {
+                    format!("A post belongs to the user its user_id names. (Read {READ_IN_RUST}.)")
                 };
                 Failure::new(&called)
                     .expected(format!("Some({want:?}): post {} has user_id {}", post.id, post.user_id))

@@ -17,6 +17,12 @@ use eager_loading::{
 use workbook::wire::Traffic;
 use workbook::{Db, Failure, check, data};
 
+/// The book's sections, named in the failures that need them.
+const READ_N_PLUS_ONE: &str = "book/src/eager_loading/index.md#lazy-loading-and-the-n1-problem";
+const READ_LEFT_JOIN: &str = "book/src/eager_loading/index.md#keep-the-parents-with-no-children-left-join";
+const READ_CARTESIAN: &str = "book/src/eager_loading/index.md#the-cartesian-trap";
+const READ_FILTER: &str = "book/src/eager_loading/index.md#filtering-by-a-child-without-losing-children";
+
 // ---------------------------------------------------------------------------
 // Loading users with their posts: the join.
 // ---------------------------------------------------------------------------
@@ -183,7 +189,8 @@ fn users_with_posts_and_comments_sends_no_more_rows_than_it_loads() {
                 .hint(format!(
                     "That is a Cartesian blow-up: one join of users to posts AND to comments pairs every post \
                      with every comment of the same user. User {} alone has {p} posts and {c} comments: {} rows \
-                     for {} things. Load the second collection with a query of its own (WHERE user_id = ANY($1)).",
+                     for {} things. Load the second collection with a query of its own (WHERE user_id = ANY($1)). \
+                     (Read {READ_CARTESIAN}.)",
                     example.id,
                     p * c,
                     p + c
@@ -290,7 +297,7 @@ fn expect_statements(
         format!(
             "This is the N+1 problem: 1 query for the parents, then 1 more for each of the {parents} of them, \
              so the count grows with the data. Load each collection once for all parents: a JOIN, or a second \
-             query with WHERE parent_id = ANY($1) whose rows you group in Rust."
+             query with WHERE parent_id = ANY($1) whose rows you group in Rust. (Read {READ_N_PLUS_ONE}.)"
         )
     } else {
         "Fewer round trips: a JOIN, or one query per collection with WHERE parent_id = ANY($1).".to_owned()
@@ -481,7 +488,7 @@ fn expect_same_children(called: &str, what: &str, got: &[i64], want: &[i64], mea
     } else if got_set.is_subset(&want_set) {
         format!(
             "Some are missing. If you filtered on a child's column (a tag), that filter picks which users \
-             qualify; it must not trim their collection. Put it in WHERE EXISTS (…) and load {meaning} unfiltered."
+             qualify; it must not trim their collection. Put it in WHERE EXISTS (…) and load {meaning} unfiltered. (Read {READ_FILTER}.)"
         )
     } else {
         format!("This collection holds {meaning}: match on the right foreign key column.")
@@ -503,11 +510,11 @@ fn expect_childless_kept(called: &str, got: &[UserWithPosts], want: &[UserWithPo
                 first.user.id,
                 first.user.name
             ))
-            .hint(
+            .hint(format!(
                 "An INNER JOIN keeps only users with at least one matching post. LEFT JOIN keeps every user, \
                  with NULL in the post's columns where there is none: read those as Option and give that user \
-                 an empty Vec.",
-            )
+                 an empty Vec. (Read {READ_LEFT_JOIN}.)"
+            ))
             .fail();
     }
     for w in childless {
