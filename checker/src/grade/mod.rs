@@ -87,6 +87,8 @@ pub async fn grade(session: &Session, opts: &GradeOptions, events: &Events) -> R
         r = grade_all(session, &server, &submissions, exercises, opts, events) => r,
         _ = tokio::signal::ctrl_c() => Err(GradeError::Interrupted),
     };
+    // The check databases still being dropped go before their server does.
+    crate::db::checkdbs::finish_deferred().await;
     server.shutdown().await;
     let results = result?;
     let slugs: Vec<String> =
