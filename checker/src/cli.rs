@@ -158,7 +158,8 @@ pub enum SeedAction {
 /// Grading runs on a throwaway PostgreSQL cluster of its own, started from
 /// the installed server programs and destroyed at the end; DATABASE_URL and
 /// .env are not used. Give --database-url to grade on a server instead
-/// (its role needs CREATEDB and CREATEROLE).
+/// (its role must be a superuser: it makes a role per submission, which
+/// owns that submission's check databases and may reach nothing else).
 #[derive(Debug, Args)]
 #[command(
     after_help = "Writes to --out: grades.csv, grades.json, feedback/<student>.md, gradescope/<student>/results.json, junit/<student>.xml, classroom/<student>.json and .b64 (the GitHub Classroom grading reporter's input). Only the files info.toml marks editable are taken from a submission; the feedback lists what else it changed."

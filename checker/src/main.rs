@@ -62,5 +62,8 @@ async fn dispatch(cli: Cli, color: bool) -> anyhow::Result<Code> {
     let cwd = std::env::current_dir()?;
     let course = Course::discover(&cwd)?;
     let session = Session::new(course, color, cli.database_url.clone());
-    checker::cmd::execute(&session, &cli).await
+    let code = checker::cmd::execute(&session, &cli).await;
+    // After the verdict: the check databases still being dropped, the role.
+    session.close().await;
+    code
 }

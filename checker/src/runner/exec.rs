@@ -14,6 +14,7 @@ use workbook::report::{self, Kind, Report, var};
 use super::limits::{memory_limit_mb, test_threads};
 use super::{CheckResult, RunError, Status, parse, spawn};
 use crate::db::admin::Admin;
+use crate::db::checkdbs::{Prepared, Target};
 use crate::db::{Origin, Server};
 use crate::sys;
 
@@ -21,7 +22,7 @@ use crate::sys;
 pub struct ExecOptions {
     pub executable: PathBuf,
     pub crate_dir: PathBuf,
-    pub admin_url: String,
+    pub db: Target,
     pub db_prefix: String,
     pub time_limit: Duration,
     pub check_time_limit: Duration,
@@ -49,16 +50,50 @@ enum Stop {
     Crashed,
 }
 
+/// Runs the check binary with databases made for it now.
 pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
+    execute_prepared(opts, None).await
+}
+
+/// Runs the check binary, with the databases `prepared` (started before the
+/// build) when given; they are dropped in the background once the checks
+/// are done.
+pub async fn execute_prepared(opts: &ExecOptions, prepared: Option<Prepared>) -> Result<Executed, RunError> {
     let names = match &opts.only {
         Some(name) => vec![name.clone()],
-        None => list_checks(opts).await?,
+        None => match list_checks(opts).await {
+            Ok(names) => names,
+            Err(e) => {
+                if let Some(prepared) = prepared {
+                    prepared.abandon();
+                }
+                return Err(e);
+            }
+        },
     };
-    // A fresh directory no one else can predict or write into (mode 700).
-    let reports = tempfile::Builder::new()
-        .prefix("workbook-reports-")
-        .tempdir()
-        .map_err(RunError::io("creating a directory for the check reports"))?;
+    let prepared = prepared.unwrap_or_else(|| Prepared::start(&opts.db, &opts.db_prefix, names.len()));
+    let (databases, made) = match prepared.assign(&names).await {
+        Ok(assigned) => assigned,
+        Err(e) => {
+            drop_run_databases(&opts.db.admin_url, &opts.db_prefix).await;
+            return Err(e.into());
+        }
+    };
+    // A fresh directory no one else can predict or write into (mode 700),
+    // with the databases file in it.
+    let prepared_dir = || -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+        let reports = tempfile::Builder::new().prefix("workbook-reports-").tempdir()?;
+        let file = report::databases_file(reports.path());
+        report::write_databases(&file, &databases)?;
+        Ok((reports, file))
+    };
+    let (reports, databases_file) = match prepared_dir() {
+        Ok(dir) => dir,
+        Err(error) => {
+            made.drop_later();
+            return Err(RunError::Io { doing: "writing the check databases file".into(), error });
+        }
+    };
     let report_dir = reports.path().to_path_buf();
 
     let memory_bytes = memory_limit_mb() * 1024 * 1024;
@@ -67,8 +102,11 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
     cmd.current_dir(&opts.crate_dir)
         .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
         .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
-        .env("DATABASE_URL", &opts.admin_url)
-        .env(var::DB_PREFIX, &opts.db_prefix)
+        // The checks' databases, and no other URL: not the checker's.
+        .env_remove("DATABASE_URL")
+        .env_remove(var::DB_PREFIX)
+        .env_remove(var::TABLESPACE)
+        .env(var::CHECK_DBS, &databases_file)
         .env(var::REPORT_DIR, &report_dir)
         .env(var::CHECK_TIMEOUT, report::seconds_value(opts.check_time_limit))
         .env("CARGO_MANIFEST_DIR", &opts.crate_dir)
@@ -152,7 +190,7 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
         checks.push(CheckResult { name, status, detail, output: text });
     }
     drop(reports);
-    drop_run_databases(&opts.admin_url, &opts.db_prefix).await;
+    made.drop_later();
     Ok(Executed { checks, truncated, crashed })
 }
 

@@ -5,6 +5,7 @@
 //! variables; the checker sets the variables and reads the reports. Both
 //! compile this module, so the two sides cannot drift apart.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,6 +25,11 @@ pub mod var {
     /// The tablespace check databases are created in (the checker's
     /// embedded server keeps them in memory).
     pub const TABLESPACE: &str = "WORKBOOK_TABLESPACE";
+    /// The file naming the database the checker made for each check
+    /// ([`CheckDatabases`](super::CheckDatabases)). When it is set, the
+    /// checks create no database of their own, and the check process holds
+    /// no URL but theirs.
+    pub const CHECK_DBS: &str = "WORKBOOK_CHECK_DBS";
 }
 
 /// How long one check may run when [`var::CHECK_TIMEOUT`] does not say.
@@ -105,6 +111,47 @@ pub fn write(dir: &Path, check: &str, report: &Report) -> std::io::Result<()> {
 pub fn read(dir: &Path, check: &str) -> Option<Report> {
     let bytes = std::fs::read(report_file(dir, check)).ok()?;
     serde_json::from_slice::<ReportFile>(&bytes).ok().map(|f| f.report)
+}
+
+/// The databases the checker made for one check process: check name to
+/// database, each owned by a role that may do nothing else on the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDatabases {
+    pub checks: BTreeMap<String, CheckDatabase>,
+}
+
+/// One check's database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDatabase {
+    pub name: String,
+    /// Signs in as the database's owner, to this database.
+    pub url: String,
+}
+
+/// Where the checker puts the [`CheckDatabases`] file in a report
+/// directory: a name no check's report file can have.
+pub fn databases_file(dir: &Path) -> PathBuf {
+    dir.join(".databases")
+}
+
+/// Writes `dbs` to `path`, readable by its owner only (it holds passwords).
+pub fn write_databases(path: &Path, dbs: &CheckDatabases) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let json = serde_json::to_vec(dbs).map_err(std::io::Error::other)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(&json)
+}
+
+/// The [`CheckDatabases`] file [`var::CHECK_DBS`] names: `None` when the
+/// variable is not set (the checks were started by hand), an error when it
+/// is set and the file cannot be read.
+pub fn given_databases() -> Option<Result<CheckDatabases, String>> {
+    let path = std::env::var_os(var::CHECK_DBS).filter(|v| !v.is_empty()).map(PathBuf::from)?;
+    let read = std::fs::read(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice::<CheckDatabases>(&bytes).map_err(|e| e.to_string()));
+    Some(read.map_err(|e| format!("reading the check databases from {}: {e}", path.display())))
 }
 
 /// The report directory the checker asked for, if it did.
@@ -189,6 +236,28 @@ mod tests {
             assert_eq!(parse_seconds(bad), None, "{bad:?}");
         }
         assert_eq!(parse_seconds(Some(&seconds_value(Duration::from_millis(2500)))), Some(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn the_databases_file_round_trips_and_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile_dir("wb-dbs");
+        let mut dbs = CheckDatabases::default();
+        dbs.checks
+            .insert("m::a".into(), CheckDatabase { name: "wbchk_1_r0_0".into(), url: "postgres://r:p@h/x".into() });
+        let file = databases_file(&dir);
+        write_databases(&file, &dbs).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        let back: CheckDatabases = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(back, dbs);
+        assert!(write_databases(&file, &dbs).is_err(), "never written over");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("{tag}-{}-{}", std::process::id(), fastrand::u32(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]
