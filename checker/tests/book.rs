@@ -1687,3 +1687,63 @@ fn sessions_are_read_quoted_and_masked_like_a_shell_would_show_them() {
     assert_ne!(mask_variable(shown), mask_variable(&later.replace("\"n\":1", "\"n\":2")), "only what varies is masked");
     assert_eq!(mask_timestamps("x 2025-01-31T09:30:00+02:00 y"), "x <time> y");
 }
+
+// ---------------------------------------------------------------------------
+// Sections named in info.toml
+
+/// The heading ids the checker computes from a page's Markdown (for `dev
+/// check`, without building) are the ids mdBook really gives them.
+#[test]
+fn the_checker_s_heading_ids_are_the_built_book_s() {
+    let out = tempfile::tempdir().expect("a temp dir");
+    build_book(out.path());
+    let src = book_dir().join("src");
+    let mut problems = Vec::new();
+    let mut headings = 0;
+    for chapter in chapters_in(&src).iter().filter(|c| c.rel != Path::new("SUMMARY.md")) {
+        let html = std::fs::read_to_string(out.path().join(&chapter.rel).with_extension("html")).unwrap_or_default();
+        // mdBook renders each heading as `<hN id="…"><a class="header" href="#…">`.
+        let built: Vec<String> = html
+            .split("<a class=\"header\" href=\"#")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_owned)
+            .collect();
+        let computed = checker::book::anchors::heading_ids(&chapter.text);
+        headings += computed.len();
+        if computed != built {
+            problems
+                .push(format!("book/src/{}:\n  computed {computed:?}\n  built    {built:?}", chapter.rel.display()));
+        }
+    }
+    assert!(headings > 100, "only {headings} headings found: is the scan still reading the pages?");
+    assert!(problems.is_empty(), "heading ids differ from mdBook's:\n{}", problems.join("\n"));
+}
+
+/// Every section info.toml names (per check, and in hints) is a heading
+/// of the built book.
+#[test]
+fn every_section_info_toml_names_is_a_heading_of_the_built_book() {
+    let out = tempfile::tempdir().expect("a temp dir");
+    build_book(out.path());
+    let course = checker::course::Course::load(&common::workspace_root()).expect("reading info.toml");
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for ex in &course.exercises {
+        let hinted = ex.hints.iter().flat_map(|h| checker::book::references_in(h));
+        for section in ex.sections.values().map(String::as_str).chain(hinted) {
+            seen += 1;
+            let (page, anchor) = checker::book::split(section);
+            let html = out.path().join(page).with_extension("html");
+            match (html_ids(&html), anchor) {
+                (None, _) => problems.push(format!("{}: {section}: no page", ex.slug)),
+                (Some(ids), Some(a)) if !ids.contains(a) => {
+                    problems.push(format!("{}: {section}: no such heading", ex.slug))
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(seen > 150, "only {seen} sections found in info.toml");
+    assert!(problems.is_empty(), "info.toml names sections the book does not have:\n{}", problems.join("\n"));
+}
