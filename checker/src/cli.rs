@@ -167,6 +167,8 @@ pub enum SeedAction {
     Status,
     /// Apply pending migrations, then pending seeds: a fresh start.
     Fresh,
+    /// Create a timestamped up/down seed pair in the exercise's seeds/.
+    New { name: String },
 }
 
 /// Grading runs on a throwaway PostgreSQL cluster of its own, started from

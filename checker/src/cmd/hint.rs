@@ -26,12 +26,16 @@ pub fn next_hint(session: &Session, ex: &Exercise) -> anyhow::Result<Vec<String>
     let now = (shown + 1).min(ex.hints.len());
     progress.hints_shown.insert(ex.slug.clone(), now);
     session.save_progress(&progress)?;
+    let refs = crate::report::link::Refs::new(&session.course);
     let mut lines: Vec<String> = ex
         .hints
         .iter()
         .take(now)
         .enumerate()
-        .map(|(i, hint)| format!("{} {hint}", format!("Hint {}/{}:", i + 1, ex.hints.len()).cyan().bold()))
+        .map(|(i, hint)| {
+            let hint = refs.sections_in(hint);
+            format!("{} {hint}", format!("Hint {}/{}:", i + 1, ex.hints.len()).cyan().bold())
+        })
         .collect();
     lines.push(if now < ex.hints.len() {
         "Ask again for a more specific one.".dimmed().to_string()
