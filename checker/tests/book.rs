@@ -1006,7 +1006,12 @@ fn every_book_section_a_check_names_exists() {
     }
     for (slug, path) in sources {
         let text = std::fs::read_to_string(&path).expect("reading a check");
-        for (page, heading) in sections_named_in(&text) {
+        // "page.md#heading" literals, and book/src/page.md#heading inside prose.
+        let in_prose = checker::book::references_in(&text)
+            .into_iter()
+            .filter_map(|r| r.split_once('#'))
+            .map(|(page, heading)| (format!("book/src/{page}"), heading.to_owned()));
+        for (page, heading) in sections_named_in(&text).into_iter().chain(in_prose) {
             seen += 1;
             let rel = page.strip_prefix("book/src/").map_or_else(|| format!("{slug}/{page}"), str::to_owned);
             let html = out.path().join(&rel).with_extension("html");

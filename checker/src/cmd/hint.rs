@@ -19,7 +19,8 @@ pub fn execute(session: &Session, slug: Option<&str>) -> anyhow::Result<Code> {
 /// file), returning the lines to print: every hint so far, then a note.
 pub fn next_hint(session: &Session, ex: &Exercise) -> anyhow::Result<Vec<String>> {
     if ex.hints.is_empty() {
-        return Ok(vec![format!("{} has no hints; its book section is book/src/{}.", ex.slug, ex.book)]);
+        let read = crate::report::link::Refs::new(&session.course).section(&ex.book);
+        return Ok(vec![format!("{} has no hints; its book section is {read}.", ex.slug)]);
     }
     let (mut progress, _) = session.progress();
     let shown = progress.hints_shown.get(&ex.slug).copied().unwrap_or(0);

@@ -537,7 +537,7 @@ fn step_5_does_not_block_writes_while_it_builds() {
             Failure::new("the indexes on members after 5_index_display_name")
                 .expected("a valid index on members (display_name)")
                 .got("none")
-                .hint("Write 5_index_display_name.up.sql: `-- no-transaction`, then CREATE INDEX CONCURRENTLY.")
+                .hint("Step 5 has not made an index on display_name yet. It is built on a live table, so it must not take the lock that stops writes, and a migration that runs that way cannot run inside a transaction (book/src/evolving_schema/index.md#indexes-that-do-not-stop-writes).")
                 .fail();
         }
     });

@@ -256,7 +256,7 @@ fn count_counts_the_live_members_in_the_database() {
             Failure::new(&called)
                 .expected("the database to count: one statement, one row back")
                 .got(format!("{} rows came back, counted in Rust", sent.rows_returned()))
-                .hint("Let PostgreSQL count: query_scalar(\"SELECT count(*) FROM members WHERE ...\"). Sending every row to count them costs the whole table's worth of traffic.")
+                .hint("Counting is the database's work: ask it for the number and one row comes back. Sending every row to count them costs the whole table's worth of traffic (book/src/soft_delete/index.md#the-default-scope).")
                 .sent(&sent)
                 .fail();
         }
