@@ -106,6 +106,20 @@ pub enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
+    /// Build the book with mdBook (nothing to install) into
+    /// target/workbook/book and print where its first page is.
+    Book {
+        /// Open it in a browser ($BROWSER, else the desktop's default).
+        #[arg(long)]
+        open: bool,
+        /// Serve it on 127.0.0.1 instead, rebuilding and reloading open
+        /// pages whenever a file under book/ changes; Ctrl-C stops it.
+        #[arg(long)]
+        serve: bool,
+        /// The port --serve listens on (0 picks a free one).
+        #[arg(long, default_value_t = 3001, requires = "serve")]
+        port: u16,
+    },
     /// Grade a folder of student submissions into grades.csv, feedback and
     /// platform files (Gradescope, JUnit, GitHub Classroom).
     Grade(GradeArgs),
@@ -153,6 +167,8 @@ pub enum SeedAction {
     Status,
     /// Apply pending migrations, then pending seeds: a fresh start.
     Fresh,
+    /// Create a timestamped up/down seed pair in the exercise's seeds/.
+    New { name: String },
 }
 
 /// Grading runs on a throwaway PostgreSQL cluster of its own, started from

@@ -12,7 +12,7 @@ use checker::cli::Cli;
 use checker::course::Course;
 use checker::db::{orphans, watchdog};
 use checker::exit::{Code, code_of};
-use checker::report::{color, output};
+use checker::report::{color, link, output};
 use checker::runner::spawn;
 use checker::session::Session;
 
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
     orphans::sweep();
     let cli = Cli::parse();
     let color = color::apply(cli.color);
+    link::set(link::wanted(cli.color));
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
