@@ -6,11 +6,14 @@
 //!   from saving its `src/lib.rs` to the verdict (median and worst of 10
 //!   saves), in a scratch copy of the course with the exercise solved, so
 //!   the student's files are never touched;
-//! - how many dependencies a check rebuilt after an edit (should be 0).
+//! - how many dependencies a check rebuilt after an edit (should be 0);
+//! - per exercise, one save taken apart phase by phase ([`phases`]), and
+//!   the relink floor: `cargo test --no-run -p EX` after the same edit.
 //!
-//! Each measurement is a function of its own, so a new phase (issue #20:
-//! time per phase, template databases) is one more function here and one
-//! more line in the command.
+//! Each measurement is a function of its own, so a new phase is one more
+//! function here and one more column in the command.
+
+pub mod phases;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -204,6 +207,48 @@ pub fn watch_times(
     }
     let _ = child.wait();
     Ok(times)
+}
+
+/// Every figure for one exercise, `saves` of each (after one unrecorded
+/// warm-up save), taken in one scratch copy with the exercise solved.
+#[derive(Debug, Default)]
+pub struct ExerciseBench {
+    /// Watch mode, save to verdict, ms.
+    pub verdict: Vec<u64>,
+    /// `cargo test --no-run -p EX` after an edit, ms.
+    pub floor: Vec<u64>,
+    pub builds: Vec<phases::BuildTimes>,
+    pub runs: Vec<phases::CheckRunTimes>,
+    /// Packages other than the exercise rebuilt after an edit.
+    pub rebuilt: Vec<String>,
+}
+
+pub async fn exercise(
+    session: &Session,
+    ex: &crate::course::Exercise,
+    url: &str,
+    saves: usize,
+) -> Result<ExerciseBench, BenchError> {
+    let slug = ex.slug.as_str();
+    let scratch = scratch_course(session, slug)?;
+    let mut b = ExerciseBench { rebuilt: rebuilt_dependencies(session, &scratch, slug)?, ..ExerciseBench::default() };
+    let wrappers = phases::Wrappers::new(slug)?;
+    let lib = scratch.join("exercises").join(slug).join("src/lib.rs");
+    let crate_dir = scratch.join("exercises").join(slug);
+    for i in 0..=saves {
+        touch(&lib, i).map_err(io("editing the exercise"))?;
+        let (build, exe) = phases::timed_build(session, &scratch, slug, &wrappers)?;
+        let run = phases::timed_checks(session, ex, &crate_dir, exe, url).await?;
+        let floor = phases::floor(session, &scratch, slug)?;
+        if i > 0 {
+            b.builds.push(build);
+            b.runs.push(run);
+            b.floor.push(floor);
+        }
+    }
+    b.verdict = watch_times(session, &scratch, url, saves, slug)?.into_iter().map(|t| t as u64).collect();
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(b)
 }
 
 fn bench_target(session: &Session) -> PathBuf {

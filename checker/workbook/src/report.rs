@@ -24,6 +24,9 @@ pub mod var {
     /// The tablespace check databases are created in (the checker's
     /// embedded server keeps them in memory).
     pub const TABLESPACE: &str = "WORKBOOK_TABLESPACE";
+    /// The directory each check writes its phase times into
+    /// ([`crate::timing`]), when `checker dev bench` asks.
+    pub const TIMINGS_DIR: &str = "WORKBOOK_TIMINGS_DIR";
 }
 
 /// How long one check may run when [`var::CHECK_TIMEOUT`] does not say.
