@@ -3,7 +3,7 @@
 //!
 //! - creating and dropping a check database (median and worst of 20);
 //! - watch mode on one exercise (`connect`, or `--exercise EX`), warm:
-//!   from saving its `src/lib.rs` to the verdict (median and worst of 10
+//!   from saving one of its editable files ([`edited_file`]) to the verdict (median and worst of 10
 //!   saves), in a scratch copy of the course with the exercise solved, so
 //!   the student's files are never touched;
 //! - how many dependencies a check rebuilt after an edit (should be 0);
@@ -119,7 +119,12 @@ fn copy_dir(from: &Path, to: &Path, root: &Path) -> std::io::Result<()> {
 /// Builds the exercise's checks twice around an edit, and lists every
 /// package other than the exercise that cargo did not find fresh the
 /// second time.
-pub fn rebuilt_dependencies(session: &Session, scratch: &Path, slug: &str) -> Result<Vec<String>, BenchError> {
+pub fn rebuilt_dependencies(
+    session: &Session,
+    scratch: &Path,
+    slug: &str,
+    edited: &Path,
+) -> Result<Vec<String>, BenchError> {
     let build = || -> Result<String, BenchError> {
         let out = Command::new(crate::runner::cargo_path())
             .current_dir(scratch)
@@ -131,7 +136,7 @@ pub fn rebuilt_dependencies(session: &Session, scratch: &Path, slug: &str) -> Re
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     build()?;
-    touch(&scratch.join("exercises").join(slug).join("src/lib.rs"), 0).map_err(io("editing the exercise"))?;
+    touch(edited, 0).map_err(io("editing the exercise"))?;
     let out = build()?;
     let mut rebuilt = Vec::new();
     for line in out.lines() {
@@ -146,10 +151,22 @@ pub fn rebuilt_dependencies(session: &Session, scratch: &Path, slug: &str) -> Re
     Ok(rebuilt)
 }
 
+/// The file the benchmark saves: one the student edits in this exercise
+/// (watch mode ignores the others), `src/lib.rs` when it is one, else the
+/// first in path order (a drill, a migration, a seed).
+pub fn edited_file(ex: &crate::course::Exercise, crate_dir: &Path) -> Result<PathBuf, BenchError> {
+    let files: Vec<String> =
+        crate::course::relative_files(crate_dir).into_iter().filter(|f| ex.is_editable(f)).collect();
+    let pick = files.iter().find(|f| *f == "src/lib.rs").or_else(|| files.iter().min());
+    pick.map(|f| crate_dir.join(f))
+        .ok_or_else(|| BenchError::Watch(format!("{} has no editable file to save", ex.slug)))
+}
+
 /// Appends a comment, as a save in an editor would change the file.
 fn touch(file: &Path, n: usize) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().append(true).open(file)?;
-    writeln!(f, "// bench edit {n}")?;
+    let comment = if file.extension().is_some_and(|e| e == "sql") { "--" } else { "//" };
+    writeln!(f, "\n{comment} bench edit {n}")?;
     Ok(())
 }
 
@@ -158,7 +175,7 @@ pub fn watch_times(
     scratch: &Path,
     url: &str,
     saves: usize,
-    slug: &str,
+    edited: &Path,
 ) -> Result<Vec<u128>, BenchError> {
     let exe = std::env::current_exe().map_err(io("finding the checker binary"))?;
     let mut child = Command::new(exe)
@@ -188,12 +205,11 @@ pub fn watch_times(
             .map_err(|_| BenchError::Watch("watch mode gave no verdict within 300 s".into()))
     };
     wait(&rx)?; // the first check, cold
-    let lib = scratch.join("exercises").join(slug).join("src/lib.rs");
     let mut times = Vec::new();
     for i in 0..saves + 2 {
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();
-        touch(&lib, i + 1).map_err(io("editing the exercise"))?;
+        touch(edited, i + 1).map_err(io("editing the exercise"))?;
         let (at, line) = wait(&rx)?;
         if !line.contains("All") {
             return Err(BenchError::Watch(format!("the solved exercise did not pass: {line}")));
@@ -231,22 +247,23 @@ pub async fn exercise(
 ) -> Result<ExerciseBench, BenchError> {
     let slug = ex.slug.as_str();
     let scratch = scratch_course(session, slug)?;
-    let mut b = ExerciseBench { rebuilt: rebuilt_dependencies(session, &scratch, slug)?, ..ExerciseBench::default() };
-    let wrappers = phases::Wrappers::new(slug)?;
-    let lib = scratch.join("exercises").join(slug).join("src/lib.rs");
     let crate_dir = scratch.join("exercises").join(slug);
+    let edited = edited_file(ex, &crate_dir)?;
+    let rebuilt = rebuilt_dependencies(session, &scratch, slug, &edited)?;
+    let mut b = ExerciseBench { rebuilt, ..ExerciseBench::default() };
+    let wrappers = phases::Wrappers::new(slug)?;
     for i in 0..=saves {
-        touch(&lib, i).map_err(io("editing the exercise"))?;
+        touch(&edited, i).map_err(io("editing the exercise"))?;
         let (build, exe) = phases::timed_build(session, &scratch, slug, &wrappers)?;
         let run = phases::timed_checks(session, ex, &crate_dir, exe, url).await?;
-        let floor = phases::floor(session, &scratch, slug)?;
+        let floor = phases::floor(session, &scratch, slug, &edited)?;
         if i > 0 {
             b.builds.push(build);
             b.runs.push(run);
             b.floor.push(floor);
         }
     }
-    b.verdict = watch_times(session, &scratch, url, saves, slug)?.into_iter().map(|t| t as u64).collect();
+    b.verdict = watch_times(session, &scratch, url, saves, &edited)?.into_iter().map(|t| t as u64).collect();
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(b)
 }
