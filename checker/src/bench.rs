@@ -204,25 +204,33 @@ pub fn watch_times(
         rx.recv_timeout(Duration::from_secs(300))
             .map_err(|_| BenchError::Watch("watch mode gave no verdict within 300 s".into()))
     };
-    wait(&rx)?; // the first check, cold
-    let mut times = Vec::new();
-    for i in 0..saves + 2 {
-        std::thread::sleep(Duration::from_millis(300));
-        let t = Instant::now();
-        touch(edited, i + 1).map_err(io("editing the exercise"))?;
-        let (at, line) = wait(&rx)?;
-        if !line.contains("All") {
-            return Err(BenchError::Watch(format!("the solved exercise did not pass: {line}")));
+    let timed = || -> Result<Vec<u128>, BenchError> {
+        wait(&rx)?; // the first check, cold
+        let mut times = Vec::new();
+        for i in 0..saves + 2 {
+            std::thread::sleep(Duration::from_millis(300));
+            let t = Instant::now();
+            touch(edited, i + 1).map_err(io("editing the exercise"))?;
+            let (at, line) = wait(&rx)?;
+            if !line.contains("All") {
+                return Err(BenchError::Watch(format!("the solved exercise did not pass: {line}")));
+            }
+            if i >= 2 {
+                times.push(at.duration_since(t).as_millis());
+            }
         }
-        if i >= 2 {
-            times.push(at.duration_since(t).as_millis());
-        }
-    }
+        Ok(times)
+    };
+    let times = timed();
     if let Some(mut stdin) = child.stdin.take() {
         let _ = writeln!(stdin, "q");
     }
+    if times.is_err() {
+        // It gave no verdict: do not wait for it to read the `q`.
+        let _ = child.kill();
+    }
     let _ = child.wait();
-    Ok(times)
+    times
 }
 
 /// Every figure for one exercise, `saves` of each (after one unrecorded
