@@ -124,11 +124,13 @@ pub fn rebuilt_dependencies(
     scratch: &Path,
     slug: &str,
     edited: &Path,
+    w: &phases::Wrappers,
 ) -> Result<Vec<String>, BenchError> {
     let build = || -> Result<String, BenchError> {
         let out = Command::new(crate::runner::cargo_path())
             .current_dir(scratch)
             .env("CARGO_TARGET_DIR", bench_target(session))
+            .envs(w.env())
             .args(["test", "-p", slug, "--test", "checks", "--no-run", "--message-format", "json"])
             .stderr(Stdio::null())
             .output()
@@ -176,11 +178,13 @@ pub fn watch_times(
     url: &str,
     saves: usize,
     edited: &Path,
+    w: &phases::Wrappers,
 ) -> Result<Vec<u128>, BenchError> {
     let exe = std::env::current_exe().map_err(io("finding the checker binary"))?;
     let mut child = Command::new(exe)
         .current_dir(scratch)
         .env("CARGO_TARGET_DIR", bench_target(session))
+        .envs(w.env())
         .env("WORKBOOK_STATE_DIR", scratch.join(".workbook"))
         .env("NO_COLOR", "1")
         // As the embedded default would: check databases where ours go.
@@ -257,21 +261,21 @@ pub async fn exercise(
     let scratch = scratch_course(session, slug)?;
     let crate_dir = scratch.join("exercises").join(slug);
     let edited = edited_file(ex, &crate_dir)?;
-    let rebuilt = rebuilt_dependencies(session, &scratch, slug, &edited)?;
-    let mut b = ExerciseBench { rebuilt, ..ExerciseBench::default() };
     let wrappers = phases::Wrappers::new(slug)?;
+    let rebuilt = rebuilt_dependencies(session, &scratch, slug, &edited, &wrappers)?;
+    let mut b = ExerciseBench { rebuilt, ..ExerciseBench::default() };
     for i in 0..=saves {
         touch(&edited, i).map_err(io("editing the exercise"))?;
         let (build, exe) = phases::timed_build(session, &scratch, slug, &wrappers)?;
         let run = phases::timed_checks(session, ex, &crate_dir, exe, url).await?;
-        let floor = phases::floor(session, &scratch, slug, &edited)?;
+        let floor = phases::floor(session, &scratch, slug, &edited, &wrappers)?;
         if i > 0 {
             b.builds.push(build);
             b.runs.push(run);
             b.floor.push(floor);
         }
     }
-    b.verdict = watch_times(session, &scratch, url, saves, &edited)?.into_iter().map(|t| t as u64).collect();
+    b.verdict = watch_times(session, &scratch, url, saves, &edited, &wrappers)?.into_iter().map(|t| t as u64).collect();
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(b)
 }

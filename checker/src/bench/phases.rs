@@ -4,8 +4,12 @@
 //! runs it, with a `RUSTC_WRAPPER` (a shell script in a temporary
 //! directory) that writes down when each rustc of the exercise's own
 //! crates starts and ends, and hands rustc a linker that is `cc` wrapped
-//! the same way. Cargo does not count the wrapper in its fingerprints, so
-//! these builds share the target dir with the runner's. Then:
+//! the same way. Cargo does not count the wrapper in its fingerprints, but
+//! it does re-ask rustc for its version and settings when the wrapper
+//! comes or goes (over a second on a loaded machine), so every cargo the
+//! benchmark starts, watch mode's included, runs with the same wrapper
+//! ([`Wrappers::env`]); for crates other than the exercise's it only
+//! `exec`s rustc. Then:
 //! - linking: the linker's own wall time;
 //! - compiling: the rest of the exercise's rustc time;
 //! - cargo: the build's wall time outside any rustc (start, resolving,
@@ -96,6 +100,11 @@ impl Wrappers {
         Ok(Wrappers { _dir: dir, rustc, log })
     }
 
+    /// The environment every cargo of the benchmark runs with.
+    pub fn env(&self) -> [(&'static str, &Path); 1] {
+        [("RUSTC_WRAPPER", self.rustc.as_path())]
+    }
+
     fn take_log(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let _ = std::fs::remove_file(&self.log);
@@ -120,7 +129,7 @@ pub fn timed_build(
     let out = Command::new(crate::runner::cargo_path())
         .current_dir(scratch)
         .env("CARGO_TARGET_DIR", bench_target(session))
-        .env("RUSTC_WRAPPER", &w.rustc)
+        .envs(w.env())
         .env_remove("RUSTFLAGS")
         .args(["test", "--package", slug, "--test", "checks", "--no-run", "--message-format", "json"])
         .stdin(Stdio::null())
@@ -211,12 +220,13 @@ fn split_checks(from: u64, to: u64, times: &[CheckTimes]) -> CheckRunTimes {
 }
 
 /// The relink floor: `cargo test --no-run -p EX` after an edit, in ms.
-pub fn floor(session: &Session, scratch: &Path, slug: &str, edited: &Path) -> Result<u64, BenchError> {
+pub fn floor(session: &Session, scratch: &Path, slug: &str, edited: &Path, w: &Wrappers) -> Result<u64, BenchError> {
     super::touch(edited, 0).map_err(io("editing the exercise"))?;
     let t = Instant::now();
     let status = Command::new(crate::runner::cargo_path())
         .current_dir(scratch)
         .env("CARGO_TARGET_DIR", bench_target(session))
+        .envs(w.env())
         .env_remove("RUSTFLAGS")
         .args(["test", "--no-run", "--quiet", "--package", slug])
         .stdin(Stdio::null())
