@@ -204,11 +204,12 @@ pub enum DevCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Measure: database create/drop, then per exercise (solved, in a
-    /// scratch copy): watch-mode save to verdict, the relink floor (`cargo
-    /// test --no-run -p EX` after the same edit), and where one save's time
-    /// goes (cargo, compiling, linking, the check binary's start, creating
-    /// databases, migrations, check bodies, dropping databases).
+    /// Measure: database create/drop, a round trip direct and through the
+    /// wire relay, then per exercise (solved, in a scratch copy): watch-mode
+    /// save to verdict, the relink floor (`cargo test --no-run -p EX` after
+    /// the same edit), and where one save's time goes (cargo, compiling,
+    /// linking, the check binary's start, creating databases, migrations,
+    /// check bodies, dropping databases).
     Bench {
         /// The exercises to measure (default: every exercise, in course order).
         exercises: Vec<String>,

@@ -1,5 +1,5 @@
 //! `checker dev bench`: the figures the course promises, measured (see
-//! [`crate::bench`]): database create and drop, then a table with one row
+//! [`crate::bench`]): database create and drop, the wire relay, then a table with one row
 //! per exercise: save to verdict in watch mode, the relink floor, their
 //! ratio, and where one save's time goes.
 
@@ -24,6 +24,18 @@ pub async fn execute(session: &Session, saves: usize, exercises: &[String]) -> a
     let (create, drop) = bench::database_times(&server.url, session.fast_tablespace(), 20).await?;
     outln!("create database: median {:>4} ms, worst {:>4} ms (20 runs)", median(&create), worst(&create));
     outln!("drop database:   median {:>4} ms, worst {:>4} ms (20 runs)", median(&drop), worst(&drop));
+
+    let relay = bench::relay_times(&server.url, 500).await?;
+    outln!(
+        "round trip (SELECT 1): direct median {} us, through the wire relay median {} us (500 each)",
+        median(&relay.direct),
+        median(&relay.relayed)
+    );
+    outln!(
+        "wire relay start and stop: median {} us, worst {} us (20 runs)",
+        median(&relay.start_stop),
+        worst(&relay.start_stop)
+    );
     outln!();
     outln!("Per exercise, medians of {saves} saves, in ms. verdict: watch mode, save to verdict. floor:");
     outln!("`cargo test --no-run -p EX` after the same edit. Then one save taken apart (`checker run`'s");
