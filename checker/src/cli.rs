@@ -222,15 +222,17 @@ pub enum DevCommand {
         format: Format,
     },
     /// Measure: database create/drop, a round trip direct and through the
-    /// wire relay, watch-mode save to verdict on an exercise (solved, in a
-    /// scratch copy), and dependencies rebuilt by a check.
+    /// wire relay, then per exercise (solved, in a scratch copy): watch-mode
+    /// save to verdict, the relink floor (`cargo test --no-run -p EX` after
+    /// the same edit), and where one save's time goes (cargo, compiling,
+    /// linking, the check binary's start, creating databases, migrations,
+    /// check bodies, dropping databases).
     Bench {
-        /// Saves to time in watch mode.
-        #[arg(long, default_value_t = 10)]
+        /// The exercises to measure (default: every exercise, in course order).
+        exercises: Vec<String>,
+        /// Saves to time per exercise (the median is shown).
+        #[arg(long, default_value_t = 5)]
         saves: usize,
-        /// The exercise whose save to verdict is timed.
-        #[arg(long, default_value = "connect")]
-        exercise: String,
     },
     /// Scaffold a new exercise: crate, solution, book section, info.toml entry.
     New {

@@ -113,7 +113,9 @@ where
         .build()
         .expect("starting the async runtime");
 
+    let started = crate::timing::now();
     let db = runtime.block_on(setup(&test_name));
+    let created = crate::timing::now();
     let limit = crate::report::check_timeout();
     let outcome = failure::in_check(|| {
         catch_unwind(AssertUnwindSafe(|| {
@@ -123,6 +125,7 @@ where
             })
         }))
     });
+    let body_ended = crate::timing::now();
     // Read before teardown closes the relay: what the code sent is the
     // first thing a student needs to see beside a failure.
     let sent = match &outcome {
@@ -132,8 +135,18 @@ where
             (!traffic.all().is_empty()).then(|| traffic.describe(8))
         }),
     };
+    let migrations = crate::timing::take_migrations(db.url());
     runtime.block_on(teardown(db));
     drop(runtime);
+    let dropped = crate::timing::now();
+    crate::timing::write(&crate::timing::CheckTimes {
+        check: test_name.clone(),
+        started,
+        created,
+        body_ended,
+        dropped,
+        migrations,
+    });
 
     let (failure, foreign) = match outcome {
         Ok(Ok(())) => return,

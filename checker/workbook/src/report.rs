@@ -30,6 +30,9 @@ pub mod var {
     /// checks create no database of their own, and the check process holds
     /// no URL but theirs.
     pub const CHECK_DBS: &str = "WORKBOOK_CHECK_DBS";
+    /// The directory each check writes its phase times into
+    /// ([`crate::timing`]), when `checker dev bench` asks.
+    pub const TIMINGS_DIR: &str = "WORKBOOK_TIMINGS_DIR";
 }
 
 /// How long one check may run when [`var::CHECK_TIMEOUT`] does not say.

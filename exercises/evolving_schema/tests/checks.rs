@@ -494,7 +494,7 @@ fn step_5_does_not_block_writes_while_it_builds() {
                 match waiting {
                     None => break,
                     Some(Some(kind)) if kind == "Lock" => break,
-                    _ => tokio::time::sleep(Duration::from_millis(40)).await,
+                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
                 }
             }
             // Meanwhile, the application goes on signing members up.
