@@ -309,7 +309,7 @@ pub async fn exercise(
     for i in 0..=saves {
         touch(&edited, i).map_err(io("editing the exercise"))?;
         let (build, exe) = phases::timed_build(session, &scratch, slug, &wrappers)?;
-        let run = phases::timed_checks(session, ex, &crate_dir, exe, url).await?;
+        let run = phases::timed_checks(session, ex, &crate_dir, exe).await?;
         let floor = phases::floor(session, &scratch, slug, &edited, &wrappers)?;
         if i > 0 {
             b.builds.push(build);

@@ -171,15 +171,15 @@ pub async fn timed_checks(
     ex: &Exercise,
     crate_dir: &Path,
     exe: PathBuf,
-    url: &str,
 ) -> Result<CheckRunTimes, BenchError> {
     let dir = tempfile::Builder::new().prefix("workbook-timings-").tempdir().map_err(io("creating a temp dir"))?;
     let mut env = session.check_env();
     env.push((var::TIMINGS_DIR.to_owned(), dir.path().display().to_string()));
+    let db = session.db_target().await.map_err(|e| BenchError::Watch(format!("preparing the check databases: {e}")))?;
     let opts = ExecOptions {
         executable: exe,
         crate_dir: crate_dir.to_path_buf(),
-        admin_url: url.to_owned(),
+        db,
         db_prefix: session.new_prefix(),
         time_limit: limits::run_time_limit(ex),
         check_time_limit: limits::check_time_limit(),
