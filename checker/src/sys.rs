@@ -81,6 +81,27 @@ impl Drop for GroupGuard {
     }
 }
 
+/// When stdin is a pipe (the verdict pipe the checker handed over), moves
+/// it to a new descriptor that survives `exec` and puts `/dev/null` on
+/// stdin; returns the new descriptor's number. The descriptor is kept
+/// open on purpose (forgotten, not closed): the program `exec`'d next
+/// inherits it.
+pub fn move_stdin_pipe() -> std::io::Result<Option<i32>> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let stdin = rustix::stdio::stdin();
+    let stat = rustix::fs::fstat(stdin)?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::Fifo {
+        return Ok(None);
+    }
+    // dup() clears close-on-exec on the copy.
+    let copy = rustix::io::dup(stdin)?;
+    let null = std::fs::File::open("/dev/null")?;
+    rustix::stdio::dup2_stdin(null.as_fd())?;
+    let raw = copy.as_raw_fd();
+    std::mem::forget(copy);
+    Ok(Some(raw))
+}
+
 /// The effective user id of this process.
 pub fn effective_uid() -> u32 {
     rustix::process::geteuid().as_raw()

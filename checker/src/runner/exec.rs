@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use workbook::report::{self, Kind, Report, var};
+use workbook::report::{self, Kind, Report, Verdicts, var};
 
 use super::limits::{memory_limit_mb, test_threads};
 use super::{CheckResult, RunError, Status, parse, spawn};
@@ -54,12 +54,10 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
         Some(name) => vec![name.clone()],
         None => list_checks(opts).await?,
     };
-    // A fresh directory no one else can predict or write into (mode 700).
-    let reports = tempfile::Builder::new()
-        .prefix("workbook-reports-")
-        .tempdir()
-        .map_err(RunError::io("creating a directory for the check reports"))?;
-    let report_dir = reports.path().to_path_buf();
+    // The verdict pipe exists before the check process does: its write end
+    // is the only way a check's outcome reaches us (see workbook::report).
+    let (verdicts_rx, verdicts_tx) = spawn::verdict_pipe().map_err(RunError::io("creating the verdict pipe"))?;
+    let verdicts = spawn::read_verdicts(verdicts_rx).map_err(RunError::io("reading the verdict pipe"))?;
 
     let memory_bytes = memory_limit_mb() * 1024 * 1024;
     let memory_mb = memory_limit_mb();
@@ -69,18 +67,21 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
         .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
         .env("DATABASE_URL", &opts.admin_url)
         .env(var::DB_PREFIX, &opts.db_prefix)
-        .env(var::REPORT_DIR, &report_dir)
         .env(var::CHECK_TIMEOUT, report::seconds_value(opts.check_time_limit))
         .env("CARGO_MANIFEST_DIR", &opts.crate_dir)
         .env("RUST_BACKTRACE", "0")
         .env_remove("RUST_LOG")
         .envs(opts.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
+    spawn::give_verdict_pipe(&mut cmd, verdicts_tx);
+    let spawned = cmd.spawn();
+    // Our copy of the write end goes now: the pipe ends when the check
+    // process (and whatever it started) is gone.
+    drop(cmd);
+    let mut child = spawned.map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
     let pgid = child.id();
     spawn::limit_spawned(pgid, memory_bytes);
     let _group = sys::GroupGuard(pgid);
@@ -120,6 +121,7 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
         output.clear();
     }
 
+    let verdicts = spawn::collect_verdicts(verdicts).await;
     let parsed = parse::libtest(&output);
     let stop = if timed_out {
         Stop::TimedOut
@@ -134,24 +136,31 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
     let mut crashed = false;
     let mut checks = Vec::with_capacity(names.len());
     for name in names {
-        let status = match parsed.statuses.get(&name) {
-            Some(s) => *s,
+        // The verdict pipe decides; stdout only explains. A check the
+        // harness never reported on failed, whatever was printed for it.
+        let verdict = verdicts.by_check.get(&name);
+        let status = match verdict {
+            Some(v) if v.passed => Status::Passed,
+            Some(_) => Status::Failed,
             None if timed_out => Status::TimedOut,
             None => Status::Failed,
         };
         let mut detail = None;
         let mut text = String::new();
         if status != Status::Passed {
-            detail = report::read(&report_dir, &name);
+            detail = verdict.and_then(|v| v.report.clone());
             text = parsed.outputs.get(&name).cloned().unwrap_or_default();
-            if detail.is_none() && !parsed.statuses.contains_key(&name) {
-                crashed |= matches!(stop, Stop::OutOfMemory | Stop::Crashed);
-                detail = Some(unfinished(stop, opts, memory_mb));
+            if verdict.is_none() {
+                detail = Some(if parsed.statuses.get(&name) == Some(&Status::Passed) {
+                    forged(&verdicts)
+                } else {
+                    crashed |= matches!(stop, Stop::OutOfMemory | Stop::Crashed);
+                    unfinished(stop, opts, memory_mb)
+                });
             }
         }
         checks.push(CheckResult { name, status, detail, output: text });
     }
-    drop(reports);
     drop_run_databases(&opts.admin_url, &opts.db_prefix).await;
     Ok(Executed { checks, truncated, crashed })
 }
@@ -198,6 +207,27 @@ fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Report {
         expected: Some("to finish and report".into()),
         got: Some(got),
         hint: Some(hint.into()),
+        ..Report::default()
+    }
+}
+
+/// A check whose output says `ok` but whose harness never reported it:
+/// something printed the line, or the process ended before the check did.
+fn forged(verdicts: &Verdicts) -> Report {
+    let mut got = "the output claimed this check passed, but the check harness never reported it".to_owned();
+    if verdicts.malformed > 0 {
+        got.push_str(&format!("; {} line(s) on the verdict channel were not verdicts", verdicts.malformed));
+    }
+    Report {
+        kind: Kind::Failed,
+        called: "the check".into(),
+        expected: Some("a verdict from the check harness".into()),
+        got: Some(got),
+        hint: Some(
+            "Checks are judged by the harness, never by what is printed: printing `test ... ok` or exiting \
+             early earns nothing."
+                .into(),
+        ),
         ..Report::default()
     }
 }

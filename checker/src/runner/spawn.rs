@@ -25,8 +25,13 @@
 //! (`prlimit`) right after the spawn.
 
 use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use workbook::report::{self, Verdicts, var};
 
 /// The first argument that makes the `checker` binary a trampoline.
 pub const TRAMPOLINE: &str = "__exec-check";
@@ -64,6 +69,65 @@ pub fn check_command(program: &Path, memory_bytes: u64) -> tokio::process::Comma
     }
 }
 
+/// A pipe for a check process's verdicts: (read end, write end), both
+/// closed on `exec` (the write end is handed over as the child's stdin).
+pub fn verdict_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
+}
+
+/// Hands `tx` to the process `cmd` starts. It arrives as its stdin; the
+/// trampoline moves it to another descriptor and gives the check binary
+/// `/dev/null` for stdin instead. Without a trampoline the check binary
+/// keeps it as stdin (descriptor 0).
+pub fn give_verdict_pipe(cmd: &mut tokio::process::Command, tx: OwnedFd) {
+    cmd.stdin(std::process::Stdio::from(tx));
+    if SELF_EXE.get().is_none() {
+        cmd.env(var::VERDICT_FD, "0");
+    }
+}
+
+/// What a verdict pipe's reader has read so far.
+pub struct VerdictReader {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts reading the verdict pipe's read end, up to
+/// [`report::VERDICTS_CAP`] bytes.
+pub fn read_verdicts(rx: OwnedFd) -> std::io::Result<VerdictReader> {
+    let mut pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(rx)?;
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    let sink = bytes.clone();
+    let task = tokio::spawn(async move {
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            match pipe.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let mut all = sink.lock().expect("verdict buffer");
+                    if all.len() + n > report::VERDICTS_CAP {
+                        break;
+                    }
+                    all.extend_from_slice(&chunk[..n]);
+                }
+            }
+        }
+    });
+    Ok(VerdictReader { bytes, task })
+}
+
+/// The verdicts, once the check process has ended: the pipe closes when
+/// the last process holding its write end exits; one that escaped the
+/// process group and holds it open costs at most a second.
+pub async fn collect_verdicts(reader: VerdictReader) -> Verdicts {
+    let VerdictReader { bytes, mut task } = reader;
+    if tokio::time::timeout(Duration::from_secs(1), &mut task).await.is_err() {
+        task.abort();
+    }
+    let bytes = bytes.lock().expect("verdict buffer");
+    report::read_verdicts(&bytes)
+}
+
 /// After spawning without a trampoline: the memory limit, from outside.
 pub fn limit_spawned(pid: Option<u32>, memory_bytes: u64) {
     if SELF_EXE.get().is_none()
@@ -89,6 +153,15 @@ pub fn trampoline(args: Vec<OsString>) -> std::io::Error {
     if memory > 0 {
         crate::sys::limit_own_memory(memory);
     }
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
+    match crate::sys::move_stdin_pipe() {
+        Ok(Some(fd)) => {
+            cmd.env(var::VERDICT_FD, fd.to_string());
+        }
+        Ok(None) => {}
+        Err(e) => return e,
+    }
     use std::os::unix::process::CommandExt;
-    std::process::Command::new(program).args(args).exec()
+    cmd.exec()
 }
