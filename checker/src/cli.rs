@@ -182,6 +182,13 @@ pub struct GradeArgs {
     /// Seconds each exercise of a submission may take.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+    /// Run the submissions' code without the sandbox (to measure what it
+    /// costs); grading says so on its first line and in grades.json.
+    #[arg(long, conflicts_with = "require_sandbox")]
+    pub no_sandbox: bool,
+    /// Refuse to grade where the machine offers no sandbox (Landlock).
+    #[arg(long)]
+    pub require_sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]

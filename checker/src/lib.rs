@@ -24,6 +24,7 @@ pub mod migrate;
 pub mod progress;
 pub mod report;
 pub mod runner;
+pub mod sandbox;
 pub mod scaffold;
 pub mod seed;
 pub mod session;

@@ -134,6 +134,7 @@ impl Session {
             output_cap: limits::OUTPUT_CAP,
             color: self.color,
             env: self.check_env(),
+            sandbox: None,
         })
     }
 

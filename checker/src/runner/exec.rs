@@ -15,6 +15,7 @@ use super::limits::{memory_limit_mb, test_threads};
 use super::{CheckResult, RunError, Status, parse, spawn};
 use crate::db::admin::Admin;
 use crate::db::{Origin, Server};
+use crate::sandbox;
 use crate::sys;
 
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct ExecOptions {
     /// Run only this check (grading re-runs a check alone to learn what it
     /// earns when a flood, a spin or a crash stopped the whole binary).
     pub only: Option<String>,
+    /// The sandbox the check process runs in, when grading.
+    pub sandbox: Option<crate::sandbox::Context>,
 }
 
 pub struct Executed {
@@ -61,7 +64,26 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
 
     let memory_bytes = memory_limit_mb() * 1024 * 1024;
     let memory_mb = memory_limit_mb();
-    let mut cmd = spawn::check_command(&opts.executable, memory_bytes);
+    let uid = opts.sandbox.as_ref().and_then(|ctx| ctx.check_uid(&opts.crate_dir, &opts.executable));
+    let tmp = match &opts.sandbox {
+        Some(_) => {
+            Some(sandbox::private_tmp(uid).map_err(RunError::io("creating the check's private temporary directory"))?)
+        }
+        None => None,
+    };
+    if let Some(uid) = uid {
+        // The harness reopens its end through /proc/self/fd, which checks
+        // the pipe's owner like a file's.
+        sandbox::give_to(&verdicts_tx, uid).map_err(RunError::io("handing the verdict pipe to the check's uid"))?;
+    }
+    let policy = opts.sandbox.as_ref().zip(tmp.as_ref()).map(|(ctx, tmp)| {
+        ctx.check_policy(&opts.crate_dir, &opts.executable, tmp.path(), sandbox::url_port(&opts.admin_url))
+    });
+    let mut cmd = spawn::check_command(&opts.executable, memory_bytes, policy.as_ref())
+        .map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
+    if let Some(tmp) = &tmp {
+        cmd.env("HOME", tmp.path()).env("TMPDIR", tmp.path()).env("PATH", "/usr/bin:/bin");
+    }
     cmd.current_dir(&opts.crate_dir)
         .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
         .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
@@ -83,6 +105,7 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
     drop(cmd);
     let mut child = spawned.map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
     let pgid = child.id();
+    let tracked = spawn::track(pgid);
     spawn::limit_spawned(pgid, memory_bytes);
     let _group = sys::GroupGuard(pgid);
     let stdout = child.stdout.take().expect("the check binary's stdout is piped");
@@ -114,6 +137,13 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
     if let Some(pgid) = pgid {
         sys::kill_group(pgid);
     }
+    drop(tracked);
+    // Whatever it started that left the group: by its uid when it ran as
+    // one of its own, and as orphans handed to us when grading reaps.
+    if let Some(uid) = uid {
+        sys::kill_uid(uid);
+    }
+    spawn::reap_escaped();
     let mut output = out;
     if timed_out {
         // What it printed before the limit was lost with the pipe; the
