@@ -2,6 +2,8 @@
 //! promises, taken on this machine.
 //!
 //! - creating and dropping a check database (median and worst of 20);
+//! - a `SELECT 1` round trip straight to the server and through the wire
+//!   relay (median of 500 each), and starting and stopping a relay;
 //! - watch mode on one exercise (`connect`, or `--exercise EX`), warm:
 //!   from saving its `src/lib.rs` to the verdict (median and worst of 10
 //!   saves), in a scratch copy of the course with the exercise solved, so
@@ -75,6 +77,46 @@ pub async fn database_times(
     }
     conn.close().await.map_err(db("closing the connection"))?;
     Ok((create, drop))
+}
+
+/// What watching the wire costs a check: the round trip of `SELECT 1`
+/// straight to the server and through a [`workbook::wire::Relay`] (which
+/// decodes and records both directions), `n` of each, in microseconds;
+/// and starting plus stopping a relay, 20 times.
+pub struct RelayTimes {
+    pub direct: Vec<u128>,
+    pub relayed: Vec<u128>,
+    pub start_stop: Vec<u128>,
+}
+
+pub async fn relay_times(url: &str, n: usize) -> Result<RelayTimes, BenchError> {
+    use workbook::wire::{Relay, Upstream};
+    let upstream = Upstream::of_url(url).map_err(|e| BenchError::Watch(format!("reading the server's URL: {e}")))?;
+    let relay = Relay::start(upstream.clone()).map_err(io("starting a wire relay"))?;
+    let mut direct = PgConnection::connect(url).await.map_err(db("connecting to the server"))?;
+    let mut relayed =
+        PgConnection::connect(&relay.url_for(url)).await.map_err(db("connecting through the wire relay"))?;
+    let mut times = RelayTimes { direct: Vec::new(), relayed: Vec::new(), start_stop: Vec::new() };
+    for _ in 0..n {
+        for (conn, into) in [(&mut direct, &mut times.direct), (&mut relayed, &mut times.relayed)] {
+            let t = Instant::now();
+            conn.execute("SELECT 1").await.map_err(db("a round trip"))?;
+            into.push(t.elapsed().as_micros());
+        }
+    }
+    let seen = relay.everything().await.len();
+    if seen < n {
+        return Err(BenchError::Watch(format!("the relay recorded {seen} statements of the {n} sent through it")));
+    }
+    direct.close().await.map_err(db("closing the connection"))?;
+    relayed.close().await.map_err(db("closing the connection"))?;
+    drop(relay);
+    for _ in 0..20 {
+        let t = Instant::now();
+        drop(Relay::start(upstream.clone()).map_err(io("starting a wire relay"))?);
+        times.start_stop.push(t.elapsed().as_micros());
+    }
+    Ok(times)
 }
 
 /// A copy of the course (no target, no git) with `slug` solved (every

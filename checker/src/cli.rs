@@ -211,9 +211,9 @@ pub enum DevCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Measure: database create/drop, watch-mode save to verdict on an
-    /// exercise (solved, in a scratch copy), and dependencies rebuilt by a
-    /// check.
+    /// Measure: database create/drop, a round trip direct and through the
+    /// wire relay, watch-mode save to verdict on an exercise (solved, in a
+    /// scratch copy), and dependencies rebuilt by a check.
     Bench {
         /// Saves to time in watch mode.
         #[arg(long, default_value_t = 10)]

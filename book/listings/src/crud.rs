@@ -152,3 +152,61 @@ pub async fn offer_course(pool: &PgPool, new: &NewCourse) -> String {
     }
 }
 // ANCHOR_END: caller
+
+// ANCHOR: first_row
+/// The course with the fewest credits (ties broken by code), if there are
+/// courses at all. The SQL says which row comes first and asks for one:
+/// `fetch_optional` and `fetch_one` would take the first of any number of
+/// rows and silently drop the rest.
+pub async fn lightest_course(pool: &PgPool) -> Result<Option<Course>, CatalogError> {
+    let course = sqlx::query_as::<_, Course>(
+        "SELECT id, code, title, credits, created_at, updated_at FROM courses
+         ORDER BY credits, code
+         LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(course)
+}
+// ANCHOR_END: first_row
+
+// ANCHOR: static_sql
+/// How a listing of courses may be sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Code,
+    Credits,
+}
+
+/// Every course, in the order the caller picked. Each arm of the `match`
+/// is a string literal, so `sql` is a `&'static str` and `query_as` takes
+/// it as it is: choosing between fixed statements needs no `AssertSqlSafe`.
+pub async fn courses_sorted(pool: &PgPool, by: SortBy) -> Result<Vec<Course>, CatalogError> {
+    let sql = match by {
+        SortBy::Code => "SELECT id, code, title, credits, created_at, updated_at FROM courses ORDER BY code",
+        SortBy::Credits => {
+            "SELECT id, code, title, credits, created_at, updated_at FROM courses ORDER BY credits, code"
+        }
+    };
+    Ok(sqlx::query_as::<_, Course>(sql).fetch_all(pool).await?)
+}
+// ANCHOR_END: static_sql
+
+// ANCHOR: error_kinds
+/// What kind of failure an `sqlx::Error` is, in the words a log line or an
+/// HTTP status would need.
+pub fn kind_of(e: &sqlx::Error) -> &'static str {
+    match e {
+        // The server received the statement and refused it: a constraint,
+        // a syntax error, a missing table. It has a SQLSTATE.
+        sqlx::Error::Database(_) => "refused by the server",
+        // The statement never reached a server that could answer it.
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => "server unreachable",
+        // The statement ran, and the rows did not fit what the code asked.
+        sqlx::Error::RowNotFound | sqlx::Error::ColumnNotFound(_) | sqlx::Error::ColumnDecode { .. } => {
+            "rows did not fit the code"
+        }
+        _ => "other",
+    }
+}
+// ANCHOR_END: error_kinds

@@ -35,6 +35,19 @@ pub async fn migrate_to(url: &str, dir: &Path, version: i64) -> Result<(), Migra
 }
 // ANCHOR_END: migrate_to
 
+// ANCHOR: migrate_all
+/// Applies every pending migration in `dir`, on a connection of its own.
+/// An edited migration stops the run where sqlx meets it, not before the
+/// run starts: pending migrations with smaller versions are applied first.
+pub async fn migrate_all(url: &str, dir: &Path) -> Result<(), MigrateError> {
+    let migrator = Migrator::new(dir).await?;
+    let mut conn = PgConnection::connect(url).await?;
+    let result = migrator.run(&mut conn).await;
+    let _ = conn.close().await;
+    result
+}
+// ANCHOR_END: migrate_all
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +79,35 @@ mod tests {
         let order = rt.block_on(planned_order(&dir)).unwrap();
         assert_eq!(order, ["9 create products", "10 add prices", "20250301120000 add stock"]);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_edited_migration_stops_the_run_after_older_pending_ones_ran() {
+        check(async |db| {
+            let dir = scratch(&[
+                ("1_create_products.up.sql", "CREATE TABLE products (id bigint PRIMARY KEY);"),
+                ("3_add_stock.up.sql", "ALTER TABLE products ADD COLUMN stock integer;"),
+            ]);
+            migrate_all(db.url(), &dir).await.unwrap();
+            // A branch brings version 2; someone also edits the applied 3.
+            std::fs::write(dir.join("2_add_price.up.sql"), "ALTER TABLE products ADD COLUMN price numeric;").unwrap();
+            std::fs::write(dir.join("3_add_stock.up.sql"), "ALTER TABLE products ADD COLUMN stock bigint;").unwrap();
+            let err = migrate_all(db.url(), &dir).await.unwrap_err();
+            assert!(matches!(err, MigrateError::VersionMismatch(3)), "{err:?}");
+            let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+            assert_eq!(applied, [1, 2, 3], "2 was applied before the run stopped at the edited 3");
+            let price: Option<String> = sqlx::query_scalar(
+                "SELECT column_name::text FROM information_schema.columns WHERE column_name = 'price'",
+            )
+            .fetch_optional(db.pool())
+            .await
+            .unwrap();
+            assert_eq!(price.as_deref(), Some("price"));
+            std::fs::remove_dir_all(dir).unwrap();
+        });
     }
 
     #[test]

@@ -85,3 +85,18 @@ pub async fn reserve_seat(pool: &PgPool, seat: i64, who: &str) -> Result<bool, s
     Ok(true)
 }
 // ANCHOR_END: reserve_seat
+
+// ANCHOR: quiet_logging
+use log::LevelFilter;
+use sqlx::ConnectOptions;
+
+/// Connect options for production: no line per statement, a warning for
+/// every statement slower than 250 ms. sqlx sends these through `tracing`
+/// (target `sqlx::query`); a program sees them once it installs a
+/// subscriber or a logger.
+pub fn quiet_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    Ok(PgConnectOptions::from_str(url)?
+        .log_statements(LevelFilter::Off)
+        .log_slow_statements(LevelFilter::Warn, Duration::from_millis(250)))
+}
+// ANCHOR_END: quiet_logging

@@ -104,3 +104,27 @@ pub async fn erase_account(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> 
     Ok(done.rows_affected() == 1)
 }
 // ANCHOR_END: erase
+
+// ANCHOR: on_one_connection
+use sqlx::PgConnection;
+
+/// The erasure's two statements, on whichever connection the caller
+/// hands in: a transaction's, or one borrowed from the pool.
+pub async fn erase_on(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    // `conn` is a `&mut PgConnection`. Passing it as it is would move it
+    // into the first `execute`; `&mut *conn` lends it for one statement.
+    sqlx::query("UPDATE invoices SET billing_name = NULL WHERE account_id = $1").bind(id).execute(&mut *conn).await?;
+    let done = sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The erasure as one transaction, its statements written elsewhere.
+pub async fn erase_account_again(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // A `Transaction` derefs to its `PgConnection`, so `&mut tx` becomes
+    // the `&mut PgConnection` that `erase_on` asks for.
+    let erased = erase_on(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(erased)
+}
+// ANCHOR_END: on_one_connection

@@ -3,8 +3,8 @@
 //! proves the messages the chapter quotes are the ones the code produces.
 
 use listings::crud::{
-    CatalogError, NewCourse, add_course, all_courses, course_by_code, course_by_code_pasted, drop_small_courses,
-    offer_course, rename_course,
+    CatalogError, NewCourse, SortBy, add_course, all_courses, course_by_code, course_by_code_pasted, courses_sorted,
+    drop_small_courses, kind_of, lightest_course, offer_course, rename_course,
 };
 use sqlx::PgPool;
 use workbook::check;
@@ -110,5 +110,79 @@ fn pasted_values_break_and_leak_bound_ones_do_not() {
         assert_eq!(pg.message(), "syntax error at or near \"NEIL1\"");
         chapter_quotes("syntax error at or near \"NEIL1\"");
         assert_eq!(course_by_code(pool, "O'NEIL1").await.unwrap(), None);
+    });
+}
+
+#[test]
+fn fetch_one_takes_the_first_row_and_drops_the_rest() {
+    check(async |db| {
+        let pool = db.pool();
+        catalogue(pool).await;
+        assert_eq!(lightest_course(pool).await.unwrap(), None, "no courses, no row");
+        let empty = sqlx::query_scalar::<_, String>("SELECT code FROM courses").fetch_one(pool).await.unwrap_err();
+        assert!(matches!(empty, sqlx::Error::RowNotFound), "{empty:?}");
+        for (code, credits) in [("WEB201", 5), ("DB101", 5), ("LAB100", 1)] {
+            add_course(pool, &course(code, code, credits)).await.unwrap();
+        }
+        // Three rows match; fetch_one neither fails nor says so.
+        let first: String = sqlx::query_scalar("SELECT code FROM courses ORDER BY code").fetch_one(pool).await.unwrap();
+        assert_eq!(first, "DB101");
+        let first: String =
+            sqlx::query_scalar("SELECT code FROM courses ORDER BY code DESC").fetch_one(pool).await.unwrap();
+        assert_eq!(first, "WEB201", "the first row in the order the SQL gave");
+        assert_eq!(lightest_course(pool).await.unwrap().map(|c| c.code).as_deref(), Some("LAB100"));
+        chapter_quotes("takes the first row");
+    });
+}
+
+#[test]
+fn a_match_of_literals_is_static_sql() {
+    check(async |db| {
+        let pool = db.pool();
+        catalogue(pool).await;
+        for (code, credits) in [("WEB201", 5), ("DB101", 6), ("LAB100", 1)] {
+            add_course(pool, &course(code, code, credits)).await.unwrap();
+        }
+        let codes = |v: Vec<listings::crud::Course>| v.into_iter().map(|c| c.code).collect::<Vec<_>>();
+        assert_eq!(codes(courses_sorted(pool, SortBy::Code).await.unwrap()), ["DB101", "LAB100", "WEB201"]);
+        assert_eq!(codes(courses_sorted(pool, SortBy::Credits).await.unwrap()), ["LAB100", "WEB201", "DB101"]);
+    });
+}
+
+#[test]
+fn a_refused_statement_is_database_and_a_missing_server_is_not() {
+    check(async |db| {
+        let pool = db.pool();
+        catalogue(pool).await;
+        add_course(pool, &course("DB101", "Databases", 5)).await.unwrap();
+        let taken = sqlx::query("INSERT INTO courses (code, title, credits) VALUES ('DB101', 'x', 1)")
+            .execute(pool)
+            .await
+            .unwrap_err();
+        assert!(matches!(taken, sqlx::Error::Database(_)), "{taken:?}");
+        assert_eq!(kind_of(&taken), "refused by the server");
+        let typo = sqlx::query("SELEC 1").execute(pool).await.unwrap_err();
+        assert_eq!(kind_of(&typo), "refused by the server", "{typo:?}");
+        let none = sqlx::query("SELECT 1 WHERE false").fetch_one(pool).await.unwrap_err();
+        assert_eq!(kind_of(&none), "rows did not fit the code", "{none:?}");
+
+        // A port nobody listens on: one connection fails with Io, a pool
+        // keeps trying until its acquire_timeout and says PoolTimedOut.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("postgres://nobody@127.0.0.1:{port}/nothing");
+        let refused = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap_err();
+        assert!(matches!(refused, sqlx::Error::Io(_)), "{refused:?}");
+        assert_eq!(kind_of(&refused), "server unreachable");
+        let lazy = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_millis(300))
+            .connect_lazy(&url)
+            .unwrap();
+        let timed_out = sqlx::query("SELECT 1").execute(&lazy).await.unwrap_err();
+        assert!(matches!(timed_out, sqlx::Error::PoolTimedOut), "{timed_out:?}");
+        assert_eq!(kind_of(&timed_out), "server unreachable");
+        pool.close().await;
+        let closed = sqlx::query("SELECT 1").execute(pool).await.unwrap_err();
+        assert!(matches!(closed, sqlx::Error::PoolClosed), "{closed:?}");
+        assert_eq!(kind_of(&closed), "server unreachable");
     });
 }

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use listings::pooling::{reporting_pool, reporting_pool_set_once, reserve_seat, reserve_seat_leaky};
+use listings::pooling::{quiet_options, reporting_pool, reporting_pool_set_once, reserve_seat, reserve_seat_leaky};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use workbook::{Db, check};
@@ -128,5 +128,17 @@ fn an_exhausted_pool_and_a_cancelled_statement_say_what_the_chapter_shows() {
         let (message, line) = shown.rsplit_once(" at line ").expect("sqlx names the server's source line");
         assert!(line.parse::<u32>().is_ok(), "{shown}");
         chapter_quotes(&format!("{message} at line "));
+    });
+}
+
+#[test]
+fn quiet_logging_options_connect_and_run_slow_statements() {
+    check(async |db| {
+        let options = quiet_options(db.url()).unwrap();
+        let pool = PgPoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        let slept: String = sqlx::query_scalar("SELECT pg_sleep(0.3)::text").fetch_one(&pool).await.unwrap();
+        assert_eq!(slept, "");
+        pool.close().await;
+        assert!(quiet_options("postgres://localhost:notaport/x").is_err(), "the URL is still parsed");
     });
 }

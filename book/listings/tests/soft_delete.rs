@@ -4,7 +4,8 @@
 //! chapter shows, and erasure is all or nothing.
 
 use listings::soft_delete::{
-    ReopenError, SCHEMA, close_account, erase_account, find_account, find_account_with_deleted, reopen_account,
+    ReopenError, SCHEMA, close_account, erase_account, erase_account_again, erase_on, find_account,
+    find_account_with_deleted, reopen_account,
 };
 use workbook::check;
 
@@ -78,5 +79,37 @@ fn erasure_is_all_or_nothing() {
             .await
             .unwrap();
         assert_eq!(left, (1200, None), "the invoice is kept for the accounts, without the name");
+    });
+}
+
+#[test]
+fn the_erasure_on_a_connection_joins_the_transaction_it_is_given() {
+    check(async |db| {
+        shop(&db).await;
+        let pool = db.pool();
+        sqlx::raw_sql(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+             CREATE TRIGGER refuse BEFORE DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        assert!(erase_account_again(pool, 1).await.is_err());
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT billing_name FROM invoices WHERE id = 1").fetch_one(pool).await.unwrap();
+        assert_eq!(name.as_deref(), Some("Ada Quill"), "erase_on's UPDATE ran in the transaction, and rolled back");
+
+        // On a connection borrowed from the pool, with no transaction, each
+        // statement commits on its own: the UPDATE stays when the DELETE fails.
+        let mut conn = pool.acquire().await.unwrap();
+        assert!(erase_on(&mut conn, 1).await.is_err());
+        drop(conn);
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT billing_name FROM invoices WHERE id = 1").fetch_one(pool).await.unwrap();
+        assert_eq!(name, None, "outside a transaction the first statement was kept");
+
+        sqlx::raw_sql("DROP TRIGGER refuse ON accounts").execute(pool).await.unwrap();
+        assert!(erase_account_again(pool, 1).await.unwrap());
+        assert!(!erase_account_again(pool, 1).await.unwrap(), "nothing left to erase");
     });
 }

@@ -18,6 +18,18 @@ pub async fn execute(session: &Session, saves: usize, exercise: &str) -> anyhow:
     outln!("create database: median {:>4} ms, worst {:>4} ms (20 runs)", median(&create), worst(&create));
     outln!("drop database:   median {:>4} ms, worst {:>4} ms (20 runs)", median(&drop), worst(&drop));
 
+    let relay = bench::relay_times(&server.url, 500).await?;
+    outln!(
+        "round trip (SELECT 1): direct median {} us, through the wire relay median {} us (500 each)",
+        median(&relay.direct),
+        median(&relay.relayed)
+    );
+    outln!(
+        "wire relay start and stop: median {} us, worst {} us (20 runs)",
+        median(&relay.start_stop),
+        worst(&relay.start_stop)
+    );
+
     let scratch = bench::scratch_course(session, &slug)?;
     let rebuilt = bench::rebuilt_dependencies(session, &scratch, &slug)?;
     outln!("dependencies rebuilt by a check after an edit: {}", rebuilt.len());
