@@ -82,6 +82,11 @@ fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
     let root = workspace_root();
     submission(class.path(), "attacker", &root.join("checker/tests/fixtures/connect/escapes/src"));
     submission(class.path(), "honest", &root.join("solutions/connect/src"));
+    // A symbolic link to the secret in an editable place, and a file too
+    // big to read whole: both refused, neither copied.
+    let attacker_src = class.path().join("attacker/exercises/connect/src");
+    std::os::unix::fs::symlink(hostile.join("secret.txt"), attacker_src.join("secret.rs")).unwrap();
+    std::fs::write(attacker_src.join("big.rs"), vec![b'/'; 3 * 1024 * 1024]).unwrap();
     let course_before = snapshot(&root.join("exercises"));
     let out = hostile.join("out");
 
@@ -123,6 +128,8 @@ fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
         assert!(feedback.contains(refused), "the feedback names {refused:?}:\n{feedback}");
     }
     assert!(!feedback.contains("hunter2") && !feedback.contains("WORKBOOK_TEST_SECRET"), "{feedback}");
+    assert!(feedback.contains("src/secret.rs (a symbolic link: refused)"), "{feedback}");
+    assert!(feedback.contains("src/big.rs (over 1024 KiB: refused)"), "{feedback}");
 
     // Nothing of the attacker's lives on to edit what grading wrote.
     std::thread::sleep(std::time::Duration::from_secs(2));
@@ -131,7 +138,7 @@ fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
     let mut written: Vec<String> =
         std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     written.sort();
-    assert_eq!(written, ["classroom", "feedback", "gradescope", "grades.csv", "grades.json", "junit"]);
+    assert_eq!(written, ["classroom", "feedback", "grades.csv", "grades.json", "gradescope", "junit"]);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("grades.json")).unwrap()).unwrap();
     assert_eq!(json[0]["sandbox"]["on"], true, "{json}");

@@ -301,7 +301,11 @@ fn changed_outside_exercises(course: &Course, sub: &Path) -> Vec<String> {
             continue;
         }
         let path = entry.path();
-        let rels: Vec<String> = if path.is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            changed.push(format!("{name} (a symbolic link: refused)"));
+            continue;
+        }
+        let rels: Vec<String> = if overlay::real_dir(&path) {
             relative_files(&path).into_iter().map(|r| format!("{name}/{r}")).collect()
         } else {
             vec![name.clone()]

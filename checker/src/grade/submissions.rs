@@ -24,7 +24,8 @@ pub fn find_submissions(dir: &Path, roster: Option<&Path>) -> Result<Vec<Submiss
     };
     let mut subs: Vec<Submission> = entries
         .flatten()
-        .filter(|e| e.path().is_dir())
+        // A symbolic link is not a submission: it could name any folder.
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| !name.starts_with('.'))
         .map(|folder| Submission {
