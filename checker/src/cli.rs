@@ -222,6 +222,16 @@ pub enum DevCommand {
         #[arg(long, default_value = "connect")]
         exercise: String,
     },
+    /// Write the student edition of the course into OUT: everything but
+    /// solutions/ (and build output, .git, local state), ready to be a
+    /// GitHub Classroom template repository or a zip.
+    Edition {
+        out: PathBuf,
+        /// Put the GitHub Classroom grading workflow in
+        /// .github/workflows/classroom.yml.
+        #[arg(long)]
+        classroom: bool,
+    },
     /// Scaffold a new exercise: crate, solution, book section, info.toml entry.
     New {
         slug: String,

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod cmd;
 pub mod course;
 pub mod db;
+pub mod edition;
 pub mod events;
 pub mod exit;
 pub mod grade;
