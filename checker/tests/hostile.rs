@@ -118,6 +118,7 @@ fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
     for refused in [
         "refused the grader's environment",
         "refused reading a secret file: Permission denied",
+        "refused the grader's command line: Permission denied",
         "refused the course's own checks: Permission denied",
         "refused this exercise's checks: Permission denied",
         "refused grades.csv: ",

@@ -108,6 +108,14 @@ pub async fn build_checks(
         return Ok(BuildOutput::TimedOut);
     };
     let (out, err, status) = result.map_err(RunError::io("running cargo"))?;
+    // The trampoline could not set up the sandbox (cargo never ran, so this
+    // is not the submission's doing): the grader's problem, not a 0.
+    if sandbox.is_some()
+        && status.code() == Some(3)
+        && let Some(why) = err.lines().next().and_then(|l| l.strip_prefix(super::spawn::START_FAILED))
+    {
+        return Err(RunError::Workspace(format!("could not start the sandboxed build: {why}")));
+    }
 
     let mut diagnostics = String::new();
     let mut executable = None;

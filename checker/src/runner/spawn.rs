@@ -34,6 +34,10 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use workbook::report::{self, Verdicts, var};
 
+/// How the trampoline's failure to start its program begins (on stderr,
+/// exit code 3).
+pub const START_FAILED: &str = "error: could not start the check binary: ";
+
 /// The first argument that makes the `checker` binary a trampoline.
 pub const TRAMPOLINE: &str = "__sandbox";
 
