@@ -58,6 +58,7 @@ pub fn solution_problem(run: &ExerciseRun) -> Option<String> {
 /// info.toml agrees with the files on disk.
 pub fn metadata_problems(course: &Course) -> Vec<String> {
     let mut problems = Vec::new();
+    let mut sections = crate::book::Sections::new(course);
     let mut seen = std::collections::HashSet::new();
     for ex in &course.exercises {
         let s = &ex.slug;
@@ -89,6 +90,7 @@ pub fn metadata_problems(course: &Course) -> Vec<String> {
         if ex.hints.is_empty() {
             problems.push(format!("{s}: has no hints"));
         }
+        problems.extend(crate::book::exercise_problems(&mut sections, ex));
         let files = relative_files(&course.solution_dir(ex));
         if files.is_empty() {
             problems.push(format!("{s}: solutions/{s}/ is missing or empty"));

@@ -5,14 +5,17 @@
 //! - a `SELECT 1` round trip straight to the server and through the wire
 //!   relay (median of 500 each), and starting and stopping a relay;
 //! - watch mode on one exercise (`connect`, or `--exercise EX`), warm:
-//!   from saving its `src/lib.rs` to the verdict (median and worst of 10
+//!   from saving one of its editable files ([`edited_file`]) to the verdict (median and worst of 10
 //!   saves), in a scratch copy of the course with the exercise solved, so
 //!   the student's files are never touched;
-//! - how many dependencies a check rebuilt after an edit (should be 0).
+//! - how many dependencies a check rebuilt after an edit (should be 0);
+//! - per exercise, one save taken apart phase by phase ([`phases`]), and
+//!   the relink floor: `cargo test --no-run -p EX` after the same edit.
 //!
-//! Each measurement is a function of its own, so a new phase (issue #20:
-//! time per phase, template databases) is one more function here and one
-//! more line in the command.
+//! Each measurement is a function of its own, so a new phase is one more
+//! function here and one more column in the command.
+
+pub mod phases;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -158,11 +161,18 @@ fn copy_dir(from: &Path, to: &Path, root: &Path) -> std::io::Result<()> {
 /// Builds the exercise's checks twice around an edit, and lists every
 /// package other than the exercise that cargo did not find fresh the
 /// second time.
-pub fn rebuilt_dependencies(session: &Session, scratch: &Path, slug: &str) -> Result<Vec<String>, BenchError> {
+pub fn rebuilt_dependencies(
+    session: &Session,
+    scratch: &Path,
+    slug: &str,
+    edited: &Path,
+    w: &phases::Wrappers,
+) -> Result<Vec<String>, BenchError> {
     let build = || -> Result<String, BenchError> {
         let out = Command::new(crate::runner::cargo_path())
             .current_dir(scratch)
             .env("CARGO_TARGET_DIR", bench_target(session))
+            .envs(w.env())
             .args(["test", "-p", slug, "--test", "checks", "--no-run", "--message-format", "json"])
             .stderr(Stdio::null())
             .output()
@@ -170,7 +180,7 @@ pub fn rebuilt_dependencies(session: &Session, scratch: &Path, slug: &str) -> Re
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     build()?;
-    touch(&scratch.join("exercises").join(slug).join("src/lib.rs"), 0).map_err(io("editing the exercise"))?;
+    touch(edited, 0).map_err(io("editing the exercise"))?;
     let out = build()?;
     let mut rebuilt = Vec::new();
     for line in out.lines() {
@@ -185,10 +195,22 @@ pub fn rebuilt_dependencies(session: &Session, scratch: &Path, slug: &str) -> Re
     Ok(rebuilt)
 }
 
+/// The file the benchmark saves: one the student edits in this exercise
+/// (watch mode ignores the others), `src/lib.rs` when it is one, else the
+/// first in path order (a drill, a migration, a seed).
+pub fn edited_file(ex: &crate::course::Exercise, crate_dir: &Path) -> Result<PathBuf, BenchError> {
+    let files: Vec<String> =
+        crate::course::relative_files(crate_dir).into_iter().filter(|f| ex.is_editable(f)).collect();
+    let pick = files.iter().find(|f| *f == "src/lib.rs").or_else(|| files.iter().min());
+    pick.map(|f| crate_dir.join(f))
+        .ok_or_else(|| BenchError::Watch(format!("{} has no editable file to save", ex.slug)))
+}
+
 /// Appends a comment, as a save in an editor would change the file.
 fn touch(file: &Path, n: usize) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().append(true).open(file)?;
-    writeln!(f, "// bench edit {n}")?;
+    let comment = if file.extension().is_some_and(|e| e == "sql") { "--" } else { "//" };
+    writeln!(f, "\n{comment} bench edit {n}")?;
     Ok(())
 }
 
@@ -197,12 +219,14 @@ pub fn watch_times(
     scratch: &Path,
     url: &str,
     saves: usize,
-    slug: &str,
+    edited: &Path,
+    w: &phases::Wrappers,
 ) -> Result<Vec<u128>, BenchError> {
     let exe = std::env::current_exe().map_err(io("finding the checker binary"))?;
     let mut child = Command::new(exe)
         .current_dir(scratch)
         .env("CARGO_TARGET_DIR", bench_target(session))
+        .envs(w.env())
         .env("WORKBOOK_STATE_DIR", scratch.join(".workbook"))
         .env("NO_COLOR", "1")
         // As the embedded default would: check databases where ours go.
@@ -226,26 +250,76 @@ pub fn watch_times(
         rx.recv_timeout(Duration::from_secs(300))
             .map_err(|_| BenchError::Watch("watch mode gave no verdict within 300 s".into()))
     };
-    wait(&rx)?; // the first check, cold
-    let lib = scratch.join("exercises").join(slug).join("src/lib.rs");
-    let mut times = Vec::new();
-    for i in 0..saves + 2 {
-        std::thread::sleep(Duration::from_millis(300));
-        let t = Instant::now();
-        touch(&lib, i + 1).map_err(io("editing the exercise"))?;
-        let (at, line) = wait(&rx)?;
-        if !line.contains("All") {
-            return Err(BenchError::Watch(format!("the solved exercise did not pass: {line}")));
+    let timed = || -> Result<Vec<u128>, BenchError> {
+        wait(&rx)?; // the first check, cold
+        let mut times = Vec::new();
+        for i in 0..saves + 2 {
+            std::thread::sleep(Duration::from_millis(300));
+            let t = Instant::now();
+            touch(edited, i + 1).map_err(io("editing the exercise"))?;
+            let (at, line) = wait(&rx)?;
+            if !line.contains("All") {
+                return Err(BenchError::Watch(format!("the solved exercise did not pass: {line}")));
+            }
+            if i >= 2 {
+                times.push(at.duration_since(t).as_millis());
+            }
         }
-        if i >= 2 {
-            times.push(at.duration_since(t).as_millis());
-        }
-    }
+        Ok(times)
+    };
+    let times = timed();
     if let Some(mut stdin) = child.stdin.take() {
         let _ = writeln!(stdin, "q");
     }
+    if times.is_err() {
+        // It gave no verdict: do not wait for it to read the `q`.
+        let _ = child.kill();
+    }
     let _ = child.wait();
-    Ok(times)
+    times
+}
+
+/// Every figure for one exercise, `saves` of each (after one unrecorded
+/// warm-up save), taken in one scratch copy with the exercise solved.
+#[derive(Debug, Default)]
+pub struct ExerciseBench {
+    /// Watch mode, save to verdict, ms.
+    pub verdict: Vec<u64>,
+    /// `cargo test --no-run -p EX` after an edit, ms.
+    pub floor: Vec<u64>,
+    pub builds: Vec<phases::BuildTimes>,
+    pub runs: Vec<phases::CheckRunTimes>,
+    /// Packages other than the exercise rebuilt after an edit.
+    pub rebuilt: Vec<String>,
+}
+
+pub async fn exercise(
+    session: &Session,
+    ex: &crate::course::Exercise,
+    url: &str,
+    saves: usize,
+) -> Result<ExerciseBench, BenchError> {
+    let slug = ex.slug.as_str();
+    let scratch = scratch_course(session, slug)?;
+    let crate_dir = scratch.join("exercises").join(slug);
+    let edited = edited_file(ex, &crate_dir)?;
+    let wrappers = phases::Wrappers::new(slug)?;
+    let rebuilt = rebuilt_dependencies(session, &scratch, slug, &edited, &wrappers)?;
+    let mut b = ExerciseBench { rebuilt, ..ExerciseBench::default() };
+    for i in 0..=saves {
+        touch(&edited, i).map_err(io("editing the exercise"))?;
+        let (build, exe) = phases::timed_build(session, &scratch, slug, &wrappers)?;
+        let run = phases::timed_checks(session, ex, &crate_dir, exe).await?;
+        let floor = phases::floor(session, &scratch, slug, &edited, &wrappers)?;
+        if i > 0 {
+            b.builds.push(build);
+            b.runs.push(run);
+            b.floor.push(floor);
+        }
+    }
+    b.verdict = watch_times(session, &scratch, url, saves, &edited, &wrappers)?.into_iter().map(|t| t as u64).collect();
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(b)
 }
 
 fn bench_target(session: &Session) -> PathBuf {

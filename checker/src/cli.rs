@@ -106,6 +106,20 @@ pub enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
+    /// Build the book with mdBook (nothing to install) into
+    /// target/workbook/book and print where its first page is.
+    Book {
+        /// Open it in a browser ($BROWSER, else the desktop's default).
+        #[arg(long)]
+        open: bool,
+        /// Serve it on 127.0.0.1 instead, rebuilding and reloading open
+        /// pages whenever a file under book/ changes; Ctrl-C stops it.
+        #[arg(long)]
+        serve: bool,
+        /// The port --serve listens on (0 picks a free one).
+        #[arg(long, default_value_t = 3001, requires = "serve")]
+        port: u16,
+    },
     /// Grade a folder of student submissions into grades.csv, feedback and
     /// platform files (Gradescope, JUnit, GitHub Classroom).
     Grade(GradeArgs),
@@ -153,12 +167,15 @@ pub enum SeedAction {
     Status,
     /// Apply pending migrations, then pending seeds: a fresh start.
     Fresh,
+    /// Create a timestamped up/down seed pair in the exercise's seeds/.
+    New { name: String },
 }
 
 /// Grading runs on a throwaway PostgreSQL cluster of its own, started from
 /// the installed server programs and destroyed at the end; DATABASE_URL and
 /// .env are not used. Give --database-url to grade on a server instead
-/// (its role needs CREATEDB and CREATEROLE).
+/// (its role must be a superuser: it makes a role per submission, which
+/// owns that submission's check databases and may reach nothing else).
 #[derive(Debug, Args)]
 #[command(
     after_help = "Writes to --out: grades.csv, grades.json, feedback/<student>.md, gradescope/<student>/results.json, junit/<student>.xml, classroom/<student>.json and .b64 (the GitHub Classroom grading reporter's input). Only the files info.toml marks editable are taken from a submission; the feedback lists what else it changed."
@@ -212,15 +229,17 @@ pub enum DevCommand {
         format: Format,
     },
     /// Measure: database create/drop, a round trip direct and through the
-    /// wire relay, watch-mode save to verdict on an exercise (solved, in a
-    /// scratch copy), and dependencies rebuilt by a check.
+    /// wire relay, then per exercise (solved, in a scratch copy): watch-mode
+    /// save to verdict, the relink floor (`cargo test --no-run -p EX` after
+    /// the same edit), and where one save's time goes (cargo, compiling,
+    /// linking, the check binary's start, creating databases, migrations,
+    /// check bodies, dropping databases).
     Bench {
-        /// Saves to time in watch mode.
-        #[arg(long, default_value_t = 10)]
+        /// The exercises to measure (default: every exercise, in course order).
+        exercises: Vec<String>,
+        /// Saves to time per exercise (the median is shown).
+        #[arg(long, default_value_t = 5)]
         saves: usize,
-        /// The exercise whose save to verdict is timed.
-        #[arg(long, default_value = "connect")]
-        exercise: String,
     },
     /// Write the student edition of the course into OUT: everything but
     /// solutions/ (and build output, .git, local state), ready to be a

@@ -20,6 +20,10 @@ pub struct Exercise {
     pub points: u32,
     #[serde(default)]
     pub hints: Vec<String>,
+    /// The section that explains each check, by check name:
+    /// `page.md#anchor`, relative to `book/src`.
+    #[serde(default)]
+    pub sections: std::collections::BTreeMap<String, String>,
     /// Seconds the whole run (build and checks) may take.
     #[serde(default)]
     pub time_limit: Option<u64>,
@@ -41,6 +45,12 @@ impl Exercise {
     /// the student may edit.
     pub fn is_editable(&self, rel: &str) -> bool {
         self.matcher.get_or_init(|| editable_globs(&self.editable).0).is_match(rel)
+    }
+
+    /// The book section that explains `check`, relative to `book/src`:
+    /// its entry in `sections`, or the exercise's own section.
+    pub fn section_of(&self, check: &str) -> &str {
+        self.sections.get(check).map_or(self.book.as_str(), String::as_str)
     }
 
     /// The editable globs that are not valid globs (they match nothing).

@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(code(RunError::Interrupted.into()), Code::Interrupted);
         assert_eq!(code(GradeError::Interrupted.into()), Code::Interrupted);
         assert_eq!(code(RunError::Workspace("x".into()).into()), Code::Environment);
-        assert_eq!(code(MigrateError::BadName { name: "2fast".into() }.into()), Code::Usage);
+        assert_eq!(code(MigrateError::BadName { name: "2fast".into(), kind: "migration" }.into()), Code::Usage);
         assert_eq!(code(MigrateError::Dirty { database: "d".into(), version: 1 }.into()), Code::ChecksFailed);
         assert_eq!(code(anyhow::anyhow!("psql exited with 2")), Code::Environment);
         let explained =

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod book;
 pub mod cli;
 pub mod cmd;
 pub mod course;

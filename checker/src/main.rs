@@ -12,7 +12,7 @@ use checker::cli::Cli;
 use checker::course::Course;
 use checker::db::{orphans, watchdog};
 use checker::exit::{Code, code_of};
-use checker::report::{color, output};
+use checker::report::{color, link, output};
 use checker::runner::spawn;
 use checker::session::Session;
 
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
     orphans::sweep();
     let cli = Cli::parse();
     let color = color::apply(cli.color);
+    link::set(link::wanted(cli.color));
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -62,5 +63,8 @@ async fn dispatch(cli: Cli, color: bool) -> anyhow::Result<Code> {
     let cwd = std::env::current_dir()?;
     let course = Course::discover(&cwd)?;
     let session = Session::new(course, color, cli.database_url.clone());
-    checker::cmd::execute(&session, &cli).await
+    let code = checker::cmd::execute(&session, &cli).await;
+    // After the verdict: the check databases still being dropped, the role.
+    session.close().await;
+    code
 }

@@ -127,10 +127,10 @@ pub enum MigrateError {
     Database(#[source] sqlx::Error),
 
     #[error(
-        "{name:?} cannot name a migration: use lowercase words joined by underscores, \
-         saying what it changes (e.g. add_phone_to_students)"
+        "{name:?} cannot name a {kind}: use lowercase words joined by underscores, \
+         saying what it {}", if *kind == "seed" { "adds (e.g. demo_students)" } else { "changes (e.g. add_phone_to_students)" }
     )]
-    BadName { name: String },
+    BadName { name: String, kind: &'static str },
 
     #[error("writing {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
@@ -231,7 +231,33 @@ pub async fn status(url: &str, dir: &Path) -> Result<Vec<Status>, MigrateError> 
 /// migration in `dir` if that is later, so a new migration always sorts
 /// last and never shares a version.
 pub fn new(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), MigrateError> {
-    let name = clean_name(name)?;
+    new_pair(
+        dir,
+        name,
+        "migration",
+        &|name| {
+            format!(
+                "-- Up: {name}.\n-- Write the SQL that makes this change. It runs once per database, in one\n\
+                 -- transaction: if any statement fails, none of it is kept.\n"
+            )
+        },
+        "-- Down: undo exactly what the up file does, newest change first, so the\n\
+         -- schema is as it was before the up ran.\n",
+    )
+}
+
+/// A new `<version>_<name>.up.sql`/`.down.sql` pair in `dir` (migrations
+/// and seeds are named alike), the version the current UTC time or one
+/// past the newest file's, so it sorts last. `up` words the up file's
+/// opening comment from the name in words.
+pub(crate) fn new_pair(
+    dir: &Path,
+    name: &str,
+    kind: &'static str,
+    up: &dyn Fn(&str) -> String,
+    down: &str,
+) -> Result<(PathBuf, PathBuf), MigrateError> {
+    let name = clean_name(name).map_err(|_| MigrateError::BadName { name: name.to_owned(), kind })?;
     std::fs::create_dir_all(dir).map_err(|source| MigrateError::Io { path: dir.to_path_buf(), source })?;
     let newest =
         if dir.read_dir().map_err(|source| MigrateError::Io { path: dir.to_path_buf(), source })?.next().is_some() {
@@ -244,25 +270,14 @@ pub fn new(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), MigrateError> {
         Some(v) if v >= now => v + 1,
         _ => now,
     };
-    let up = dir.join(format!("{version}_{name}.up.sql"));
-    let down = dir.join(format!("{version}_{name}.down.sql"));
-    write_new(
-        &up,
-        &format!(
-            "-- Up: {}.\n-- Write the SQL that makes this change. It runs once per database, in one\n\
-             -- transaction: if any statement fails, none of it is kept.\n",
-            name.replace('_', " ")
-        ),
-    )?;
-    if let Err(e) = write_new(
-        &down,
-        "-- Down: undo exactly what the up file does, newest change first, so the\n\
-         -- schema is as it was before the up ran.\n",
-    ) {
-        let _ = std::fs::remove_file(&up);
+    let up_file = dir.join(format!("{version}_{name}.up.sql"));
+    let down_file = dir.join(format!("{version}_{name}.down.sql"));
+    write_new(&up_file, &up(&name.replace('_', " ")))?;
+    if let Err(e) = write_new(&down_file, down) {
+        let _ = std::fs::remove_file(&up_file);
         return Err(e);
     }
-    Ok((up, down))
+    Ok((up_file, down_file))
 }
 
 /// Lowercase, words joined by `_`: spaces and dashes become underscores,
@@ -273,7 +288,7 @@ fn clean_name(name: &str) -> Result<String, MigrateError> {
     let ok = !cleaned.is_empty()
         && cleaned.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && cleaned.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-    if ok { Ok(cleaned) } else { Err(MigrateError::BadName { name: name.to_owned() }) }
+    if ok { Ok(cleaned) } else { Err(MigrateError::BadName { name: name.to_owned(), kind: "migration" }) }
 }
 
 fn write_new(path: &Path, text: &str) -> Result<(), MigrateError> {

@@ -20,6 +20,25 @@ pub fn migrations_dir(exercise_dir: &Path) -> PathBuf {
     exercise_dir.join("migrations")
 }
 
+/// Creates a timestamped seed pair in `seeds_dir`, named like a
+/// migration, so it runs after every seed already there.
+pub fn new(seeds_dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), crate::migrate::MigrateError> {
+    crate::migrate::new_pair(
+        seeds_dir,
+        name,
+        "seed",
+        &|name| {
+            format!(
+                "-- Seed: {name}.\n-- INSERT the rows every database needs. It must be safe to run again on a\n\
+                 -- database that has them already (ON CONFLICT ... DO NOTHING), and must\n\
+                 -- never write an id: look related rows up by a unique value.\n"
+            )
+        },
+        "-- Undo the seed: DELETE exactly the rows its up file inserts, found by the\n\
+         -- unique values it gave them, and never a row someone else created.\n",
+    )
+}
+
 /// Runs every pending (or changed) seed in `seeds_dir` on the database at
 /// `url`, in one transaction.
 pub async fn up(url: &str, seeds_dir: &Path) -> Result<Vec<SeedOutcome>, SeedError> {

@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 
 use crate::course::{Course, CourseError, Exercise};
 use crate::db::admin::Admin;
+use crate::db::checkdbs::{self, CheckRole, Target};
 use crate::db::{DbError, Server};
 use crate::events::{Events, Subject};
 use crate::progress::{self, Progress};
@@ -23,6 +24,8 @@ pub struct Session {
     /// `--database-url`, when given.
     pub db_flag: Option<String>,
     server: OnceCell<Server>,
+    /// The role that owns this process's check databases, made on first use.
+    role: OnceCell<CheckRole>,
     /// The embedded server's in-memory tablespace for check databases.
     fast_tablespace: OnceLock<Option<String>>,
     runs: AtomicU32,
@@ -35,6 +38,7 @@ impl Session {
             color,
             db_flag,
             server: OnceCell::new(),
+            role: OnceCell::new(),
             fast_tablespace: OnceLock::new(),
             runs: AtomicU32::new(0),
         }
@@ -52,6 +56,9 @@ impl Session {
                     admin.sweep_crashed_runs().await?;
                 }
                 admin.close().await;
+                if server.is_local() {
+                    checkdbs::sweep_roles(&server.url).await;
+                }
                 let fast = if server.origin == crate::db::Origin::Embedded {
                     crate::db::fast::ensure(&server.url).await
                 } else {
@@ -79,9 +86,29 @@ impl Session {
         self.fast_tablespace.get().and_then(Option::as_deref)
     }
 
-    /// Environment for check processes: where to create their databases.
+    /// Environment that makes a checker create check databases where this
+    /// one does (the bench's watch process, on another URL).
     pub fn check_env(&self) -> Vec<(String, String)> {
         crate::db::fast::check_env(self.fast_tablespace()).into_iter().collect()
+    }
+
+    /// Where this session's check databases are made: on its server, owned
+    /// by its role, in the in-memory tablespace when there is one (ours,
+    /// or the one a parent checker named in `WORKBOOK_TABLESPACE`).
+    pub async fn db_target(&self) -> Result<Target, DbError> {
+        let server = self.server().await?.clone();
+        let role = self.role.get_or_try_init(|| checkdbs::session_role(&server)).await?.clone();
+        let tablespace = self.fast_tablespace().map(str::to_owned).or_else(workbook::report::tablespace);
+        Ok(Target { admin_url: server.url, role, tablespace })
+    }
+
+    /// Ends the session: waits for the check databases still being
+    /// dropped, then drops the session's role.
+    pub async fn close(&self) {
+        checkdbs::finish_deferred().await;
+        if let (Some(server), Some(role)) = (self.server.get(), self.role.get()) {
+            checkdbs::drop_role(&server.url, role).await;
+        }
     }
 
     /// A database-name prefix no other run shares.
@@ -120,20 +147,20 @@ impl Session {
         crate_dir: &Path,
         subject: Subject,
     ) -> Result<RunRequest, DbError> {
-        let server = self.server().await?.clone();
+        let db = self.db_target().await?;
         Ok(RunRequest {
             slug: ex.slug.clone(),
             subject,
             workspace: workspace.to_path_buf(),
             crate_dir: crate_dir.to_path_buf(),
             target_dir: self.course.target_dir(),
-            admin_url: server.url.clone(),
+            db,
             db_prefix: self.new_prefix(),
             time_limit: limits::run_time_limit(ex),
             check_time_limit: limits::check_time_limit(),
             output_cap: limits::OUTPUT_CAP,
             color: self.color,
-            env: self.check_env(),
+            env: Vec::new(),
             sandbox: None,
         })
     }

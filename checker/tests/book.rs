@@ -1006,7 +1006,12 @@ fn every_book_section_a_check_names_exists() {
     }
     for (slug, path) in sources {
         let text = std::fs::read_to_string(&path).expect("reading a check");
-        for (page, heading) in sections_named_in(&text) {
+        // "page.md#heading" literals, and book/src/page.md#heading inside prose.
+        let in_prose = checker::book::references_in(&text)
+            .into_iter()
+            .filter_map(|r| r.split_once('#'))
+            .map(|(page, heading)| (format!("book/src/{page}"), heading.to_owned()));
+        for (page, heading) in sections_named_in(&text).into_iter().chain(in_prose) {
             seen += 1;
             let rel = page.strip_prefix("book/src/").map_or_else(|| format!("{slug}/{page}"), str::to_owned);
             let html = out.path().join(&rel).with_extension("html");
@@ -1686,4 +1691,202 @@ fn sessions_are_read_quoted_and_masked_like_a_shell_would_show_them() {
     assert_eq!(mask_variable(shown), mask_variable(later));
     assert_ne!(mask_variable(shown), mask_variable(&later.replace("\"n\":1", "\"n\":2")), "only what varies is masked");
     assert_eq!(mask_timestamps("x 2025-01-31T09:30:00+02:00 y"), "x <time> y");
+}
+
+// ---------------------------------------------------------------------------
+// Sections named in info.toml
+
+/// The heading ids the checker computes from a page's Markdown (for `dev
+/// check`, without building) are the ids mdBook really gives them.
+#[test]
+fn the_checker_s_heading_ids_are_the_built_book_s() {
+    let out = tempfile::tempdir().expect("a temp dir");
+    build_book(out.path());
+    let src = book_dir().join("src");
+    let mut problems = Vec::new();
+    let mut headings = 0;
+    for chapter in chapters_in(&src).iter().filter(|c| c.rel != Path::new("SUMMARY.md")) {
+        let html = std::fs::read_to_string(out.path().join(&chapter.rel).with_extension("html")).unwrap_or_default();
+        // mdBook renders each heading as `<hN id="…"><a class="header" href="#…">`.
+        let built: Vec<String> = html
+            .split("<a class=\"header\" href=\"#")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_owned)
+            .collect();
+        let computed = checker::book::anchors::heading_ids(&chapter.text);
+        headings += computed.len();
+        if computed != built {
+            problems
+                .push(format!("book/src/{}:\n  computed {computed:?}\n  built    {built:?}", chapter.rel.display()));
+        }
+    }
+    assert!(headings > 100, "only {headings} headings found: is the scan still reading the pages?");
+    assert!(problems.is_empty(), "heading ids differ from mdBook's:\n{}", problems.join("\n"));
+}
+
+/// Every section info.toml names (per check, and in hints) is a heading
+/// of the built book.
+#[test]
+fn every_section_info_toml_names_is_a_heading_of_the_built_book() {
+    let out = tempfile::tempdir().expect("a temp dir");
+    build_book(out.path());
+    let course = checker::course::Course::load(&common::workspace_root()).expect("reading info.toml");
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for ex in &course.exercises {
+        let hinted = ex.hints.iter().flat_map(|h| checker::book::references_in(h));
+        for section in ex.sections.values().map(String::as_str).chain(hinted) {
+            seen += 1;
+            let (page, anchor) = checker::book::split(section);
+            let html = out.path().join(page).with_extension("html");
+            match (html_ids(&html), anchor) {
+                (None, _) => problems.push(format!("{}: {section}: no page", ex.slug)),
+                (Some(ids), Some(a)) if !ids.contains(a) => {
+                    problems.push(format!("{}: {section}: no such heading", ex.slug))
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(seen > 150, "only {seen} sections found in info.toml");
+    assert!(problems.is_empty(), "info.toml names sections the book does not have:\n{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// The built book in a real browser
+
+/// The page the browser runs: it opens every page of the book in a frame
+/// (errors its scripts log reach Chromium's log), lists resources that did
+/// not load, follows every link within the book to a page that exists and
+/// a heading that is on it, and writes what it found into its own DOM.
+const BROWSER_DRIVER: &str = r#"<!DOCTYPE html><html><body><pre id="out">running</pre><script>
+(async () => {
+  const pages = __PAGES__;
+  // The repository's top-level entries: a link there leaves the book.
+  const problems = [];
+  const links = [];
+  let resources = 0;
+  const frame = (src) => new Promise((done) => {
+    const f = document.createElement("iframe");
+    f.onload = () => done(f);
+    f.src = src;
+    document.body.appendChild(f);
+  });
+  for (const page of pages) {
+    const f = await frame(page);
+    const w = f.contentWindow;
+    for (const r of w.performance.getEntriesByType("resource")) {
+      resources += 1;
+      if (r.responseStatus >= 400) problems.push(page + ": " + r.name + " answered " + r.responseStatus);
+    }
+    for (const a of w.document.querySelectorAll("a[href]")) {
+      const url = new URL(a.getAttribute("href"), w.location.href);
+      // Links into the repository (../../exercises/...) are the source
+      // view's, checked against the files by every_relative_link_in_the_book_resolves.
+      const repository = __REPO__.includes(url.pathname.split("/")[1]);
+      if (url.origin === location.origin && !repository) links.push([page, url]);
+    }
+    f.remove();
+  }
+  const docs = new Map();
+  for (const [page, url] of links) {
+    if (!docs.has(url.pathname)) {
+      const answer = await fetch(url.pathname);
+      const text = answer.ok ? await answer.text() : null;
+      const html = text !== null && (answer.headers.get("content-type") || "").startsWith("text/html");
+      docs.set(url.pathname, { ok: answer.ok, doc: html ? new DOMParser().parseFromString(text, "text/html") : null });
+    }
+    const target = docs.get(url.pathname);
+    if (!target.ok) { problems.push(page + ": link to " + url.pathname + " does not resolve"); continue; }
+    const id = decodeURIComponent(url.hash.slice(1));
+    if (id && target.doc && !target.doc.getElementById(id)) problems.push(page + ": link to " + url.pathname + url.hash + ": no such heading");
+  }
+  document.getElementById("out").textContent = JSON.stringify({ pages: pages.length, links: links.length, resources, problems });
+})();
+</script></body></html>"#;
+
+/// Runs headless Chromium on `url`, returning the page's DOM after its
+/// scripts ran and Chromium's log (console messages included).
+fn chromium(url: &str) -> (String, String) {
+    let program = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|p| which::which(p).is_ok())
+        .expect("headless Chromium is needed for the browser test: `apt-get install chromium` (.ci/run does)");
+    let out = std::process::Command::new(program)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
+        .args(["--virtual-time-budget=60000", "--dump-dom", url])
+        .output()
+        .expect("running chromium");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Console messages a page of the book logged (mdBook's pages log none
+/// when all is well: any is an error or a warning to look at).
+fn console_messages(log: &str, origin: &str) -> Vec<String> {
+    log.lines().filter(|l| l.contains(":CONSOLE") && l.contains(origin)).map(str::to_owned).collect()
+}
+
+#[test]
+fn the_built_book_works_in_a_real_browser() {
+    let out = tempfile::tempdir().expect("a temp dir");
+    let book = build_book(out.path());
+    let mut pages = vec!["index.html".to_owned(), "print.html".to_owned()];
+    for item in book.iter() {
+        if let BookItem::Chapter(chapter) = item
+            && let Some(path) = &chapter.path
+        {
+            pages.push(path.with_extension("html").to_string_lossy().replace('\\', "/"));
+        }
+    }
+    let list = serde_json::to_string(&pages).expect("pages as JSON");
+    let repo: Vec<String> = std::fs::read_dir(common::workspace_root())
+        .expect("reading the repository root")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !out.path().join(name).exists())
+        .collect();
+    let repo = serde_json::to_string(&repo).expect("names as JSON");
+    let driver = BROWSER_DRIVER.replace("__PAGES__", &list).replace("__REPO__", &repo);
+    std::fs::write(out.path().join("__browser_test.html"), driver).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    let server = rt
+        .block_on(checker::book::serve::BookServer::start(out.path().to_path_buf(), 0))
+        .expect("serving the book on 127.0.0.1");
+    let origin = server.url();
+
+    let (dom, log) = chromium(&format!("{origin}__browser_test.html"));
+    let report = dom
+        .split("<pre id=\"out\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .expect("the driver page's report")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    let report: serde_json::Value =
+        serde_json::from_str(&report).unwrap_or_else(|e| panic!("the driver did not finish ({e}): {report}"));
+    assert_eq!(report["pages"], pages.len(), "{report}");
+    assert!(report["links"].as_u64().unwrap_or(0) > 200, "too few links followed: {report}");
+    assert!(report["resources"].as_u64().unwrap_or(0) > pages.len() as u64, "no resources seen: {report}");
+    let problems: Vec<&str> =
+        report["problems"].as_array().expect("problems").iter().filter_map(|p| p.as_str()).collect();
+    assert!(problems.is_empty(), "the book in a browser:\n{}", problems.join("\n"));
+    let console = console_messages(&log, &origin);
+    assert!(console.is_empty(), "pages of the book logged to the console:\n{}", console.join("\n"));
+
+    // Search, with the query in the URL as mdBook allows: a term only a
+    // late chapter (connection pools, module 12) uses.
+    let (dom, log) = chromium(&format!("{origin}index.html?search=pgbouncer"));
+    let header = dom.split("searchresults-header\">").nth(1).and_then(|r| r.split('<').next()).unwrap_or("");
+    assert!(header.contains("search results for 'pgbouncer'") && !header.starts_with("No "), "search said {header:?}");
+    let results = dom.split("searchresults-header\">").nth(1).unwrap_or("");
+    assert!(
+        results.contains("href=\"pooling/index.html?highlight=pgbouncer#"),
+        "no result in the pooling chapter: {header}"
+    );
+    let console = console_messages(&log, &origin);
+    assert!(console.is_empty(), "searching logged to the console:\n{}", console.join("\n"));
+    drop(server);
 }

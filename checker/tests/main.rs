@@ -8,6 +8,7 @@
 //! `every_test_file_is_part_of_the_suite` fails until it is.
 
 mod book;
+mod checkdbs;
 mod cli;
 mod common;
 mod course;

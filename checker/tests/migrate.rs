@@ -266,3 +266,26 @@ fn new_makes_the_directory_when_there_is_none() {
 fn file_version(path: &Path) -> i64 {
     path.file_name().unwrap().to_string_lossy().split('_').next().unwrap().parse().unwrap()
 }
+
+/// `checker seed EX new NAME`: a pair named like the seeds already there,
+/// sorting after them, with comments that teach what a seed must do.
+#[test]
+fn seed_new_creates_a_timestamped_pair_after_the_seeds_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("seeds");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("1_default_cohorts.up.sql"), "SELECT 1;").unwrap();
+    std::fs::write(dir.join("1_default_cohorts.down.sql"), "SELECT 1;").unwrap();
+    let (up, down) = checker::seed::new(&dir, "Demo students").unwrap();
+    let version = file_version(&up);
+    assert!(version > 20_000_000_000_000, "a timestamp, not 2: {}", up.display());
+    assert_eq!(up, dir.join(format!("{version}_demo_students.up.sql")));
+    assert_eq!(down, dir.join(format!("{version}_demo_students.down.sql")));
+    let up_text = std::fs::read_to_string(&up).unwrap();
+    assert!(up_text.starts_with("-- Seed: demo students.") && up_text.contains("ON CONFLICT"), "{up_text}");
+    assert!(std::fs::read_to_string(&down).unwrap().contains("DELETE exactly the rows"));
+    let (next, _) = checker::seed::new(&dir, "more").unwrap();
+    assert!(file_version(&next) > version);
+    let err = checker::seed::new(&dir, "drop; table").unwrap_err().to_string();
+    assert!(err.contains("cannot name a seed") && err.contains("demo_students"), "{err}");
+}

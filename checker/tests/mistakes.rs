@@ -119,18 +119,6 @@ const SEEDS: &[Mistake] = &[
 
 const ASSOCIATIONS: &[Mistake] = &[
     m(
-        "n_plus_one",
-        OVER_SOLUTION,
-        "users_with_posts_batched_takes_one_statement_per_collection_not_per_user",
-        &["N+1", "statements:"],
-    ),
-    m(
-        "inner_join_drops_childless",
-        OVER_SOLUTION,
-        "users_with_posts_joined_keeps_users_who_have_no_posts",
-        &["without posts are missing"],
-    ),
-    m(
         "missing_foreign_key",
         OVER_SOLUTION,
         "every_association_is_a_foreign_key_with_its_on_delete_rule",
@@ -141,6 +129,34 @@ const ASSOCIATIONS: &[Mistake] = &[
         OVER_SOLUTION,
         "every_foreign_key_column_has_an_index",
         &["no index starts with comments.user_id"],
+    ),
+    m(
+        "author_by_post_id",
+        OVER_SOLUTION,
+        "author_of_gives_the_user_who_wrote_the_post",
+        &["has user_id", "follow it, users.id = posts.user_id"],
+    ),
+    m(
+        "tag_post_without_on_conflict",
+        OVER_SOLUTION,
+        "tag_post_adds_a_link_once_and_reports_whether_it_was_new",
+        &["a second time", "ON CONFLICT DO NOTHING"],
+    ),
+    m("tags_of_inner_join_on_post", OVER_SOLUTION, "tags_of_reads_the_tags_through_the_join_table", &["tags:"]),
+];
+
+const EAGER_LOADING: &[Mistake] = &[
+    m(
+        "n_plus_one",
+        OVER_SOLUTION,
+        "users_with_posts_batched_takes_one_statement_per_collection_not_per_user",
+        &["N+1", "statements:"],
+    ),
+    m(
+        "inner_join_drops_childless",
+        OVER_SOLUTION,
+        "users_with_posts_joined_keeps_users_who_have_no_posts",
+        &["without posts are missing"],
     ),
     m(
         "cartesian_join",
@@ -155,7 +171,7 @@ const CONNECT: &[Mistake] = &[m(
     "health_check_asks_nothing",
     OVER_SOLUTION,
     "health_check_passes_on_a_live_pool",
-    &["without a query answered by the server", "SELECT 1"],
+    &["without a query answered by the server", "proves nothing"],
 )];
 
 const PAGINATION: &[Mistake] = &[
@@ -905,6 +921,11 @@ fn seeds_mistakes_are_caught() {
 #[test]
 fn associations_mistakes_are_caught() {
     assert_caught("associations", ASSOCIATIONS);
+}
+
+#[test]
+fn eager_loading_mistakes_are_caught() {
+    assert_caught("eager_loading", EAGER_LOADING);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 pub mod associations;
 pub mod connect;
 pub mod crud;
+pub mod eager_loading;
 pub mod evolving;
 pub mod hooks;
 pub mod http;

@@ -159,7 +159,9 @@ fn a_refused_statement_is_database_and_a_missing_server_is_not() {
             .execute(pool)
             .await
             .unwrap_err();
-        assert!(matches!(taken, sqlx::Error::Database(_)), "{taken:?}");
+        let sqlx::Error::Database(refusal) = &taken else { panic!("{taken:?}") };
+        assert_eq!(refusal.code().as_deref(), Some("23505"));
+        assert!(refusal.is_unique_violation(), "sqlx's name for 23505");
         assert_eq!(kind_of(&taken), "refused by the server");
         let typo = sqlx::query("SELEC 1").execute(pool).await.unwrap_err();
         assert_eq!(kind_of(&typo), "refused by the server", "{typo:?}");

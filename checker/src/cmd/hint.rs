@@ -19,19 +19,24 @@ pub fn execute(session: &Session, slug: Option<&str>) -> anyhow::Result<Code> {
 /// file), returning the lines to print: every hint so far, then a note.
 pub fn next_hint(session: &Session, ex: &Exercise) -> anyhow::Result<Vec<String>> {
     if ex.hints.is_empty() {
-        return Ok(vec![format!("{} has no hints; its book section is book/src/{}.", ex.slug, ex.book)]);
+        let read = crate::report::link::Refs::new(&session.course).section(&ex.book);
+        return Ok(vec![format!("{} has no hints; its book section is {read}.", ex.slug)]);
     }
     let (mut progress, _) = session.progress();
     let shown = progress.hints_shown.get(&ex.slug).copied().unwrap_or(0);
     let now = (shown + 1).min(ex.hints.len());
     progress.hints_shown.insert(ex.slug.clone(), now);
     session.save_progress(&progress)?;
+    let refs = crate::report::link::Refs::new(&session.course);
     let mut lines: Vec<String> = ex
         .hints
         .iter()
         .take(now)
         .enumerate()
-        .map(|(i, hint)| format!("{} {hint}", format!("Hint {}/{}:", i + 1, ex.hints.len()).cyan().bold()))
+        .map(|(i, hint)| {
+            let hint = refs.sections_in(hint);
+            format!("{} {hint}", format!("Hint {}/{}:", i + 1, ex.hints.len()).cyan().bold())
+        })
         .collect();
     lines.push(if now < ex.hints.len() {
         "Ask again for a more specific one.".dimmed().to_string()

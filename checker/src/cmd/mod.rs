@@ -20,6 +20,7 @@ macro_rules! outl {
     }};
 }
 
+pub mod book;
 pub mod db;
 pub mod dev;
 pub mod grade;
@@ -68,6 +69,7 @@ pub async fn execute(session: &Session, cli: &Cli) -> anyhow::Result<Code> {
         Some(Command::Seed { exercise, action }) => seed::execute(session, exercise, action).await?,
         Some(Command::Serve { exercise, port }) => serve::execute(session, exercise, *port).await?,
         Some(Command::Grade(args)) => grade::execute(session, args).await?,
+        Some(Command::Book { open, serve, port }) => book::execute(session, *open, serve.then_some(*port)).await?,
     })
 }
 

@@ -15,7 +15,8 @@ pub fn execute(session: &Session) -> anyhow::Result<Code> {
         Some(next) => {
             progress.current = Some(next.slug.clone());
             session.save_progress(&progress)?;
-            outln!("Now on {}: {}. Read book/src/{} and run `cargo checker`.", next.slug.bold(), next.title, next.book);
+            let read = crate::report::link::Refs::new(&session.course).section(&next.book);
+            outln!("Now on {}: {}. Read {read} and run `cargo checker`.", next.slug.bold(), next.title);
         }
         None => outln!("{}", "Every exercise is solved. Well done!".green().bold()),
     }

@@ -1,5 +1,5 @@
-//! `checker seed EX up|down|status|fresh`: an exercise's seed data, by
-//! hand, on its sandbox database.
+//! `checker seed EX up|down|status|fresh|new NAME`: an exercise's seed
+//! data, by hand, on its sandbox database; `new` creates a seed pair.
 
 use colored::Colorize;
 
@@ -14,6 +14,16 @@ pub async fn execute(session: &Session, exercise: &str, action: &SeedAction) -> 
     let ex = session.course.find(exercise)?.clone();
     let ex_dir = session.course.exercise_dir(&ex);
     let seeds = seed::seeds_dir(&ex_dir);
+    if let SeedAction::New { name } = action {
+        let (up, down) = seed::new(&seeds, name).map_err(|e| UsageError(e.to_string()))?;
+        outln!("{} {}", "Created".green().bold(), session.course.display_path(&up));
+        outln!("{} {}", "Created".green().bold(), session.course.display_path(&down));
+        outln!(
+            "Write the rows in the up file and their removal in the down file, then: cargo checker seed {} up",
+            ex.slug
+        );
+        return Ok(Code::Passed);
+    }
     if !seeds.is_dir() {
         let with_seeds: Vec<&str> = session
             .course
@@ -60,6 +70,7 @@ pub async fn execute(session: &Session, exercise: &str, action: &SeedAction) -> 
             outl!("{}", seed::describe(&fresh.seeds));
             outln!();
         }
+        SeedAction::New { .. } => unreachable!("handled above"),
     }
     Ok(Code::Passed)
 }

@@ -26,6 +26,9 @@ pub enum DbError {
     #[error("{doing}: {error}")]
     Query { doing: String, error: sqlx::Error },
 
+    #[error("the role at {url} is not a superuser: grading needs one, to make a role per submission")]
+    NotSuperuser { url: String },
+
     #[error("refusing to drop {0}: the checker did not create it")]
     NotOurs(String),
 

@@ -5,6 +5,7 @@
 //! then the embedded default.
 
 pub mod admin;
+pub mod checkdbs;
 pub mod embedded;
 mod error;
 pub mod fast;

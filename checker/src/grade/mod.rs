@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::course::{Course, Exercise, relative_files};
+use crate::db::checkdbs::{CheckRole, Target};
 use crate::events::{Event, Events, SandboxState, Subject};
 use crate::runner::{self, BuildOutput, RunRequest, limits, overlay};
 use crate::session::Session;
@@ -121,6 +122,8 @@ pub async fn grade(session: &Session, opts: &GradeOptions, events: &Events) -> R
         r = grade_all(session, &server, &submissions, exercises, opts, &sandbox, events) => r,
         _ = tokio::signal::ctrl_c() => Err(GradeError::Interrupted),
     };
+    // The check databases still being dropped go before their server does.
+    crate::db::checkdbs::finish_deferred().await;
     server.shutdown().await;
     let results = result?;
     let slugs: Vec<String> =
@@ -184,7 +187,7 @@ async fn grade_all(
         let plan = plan.clone();
         let slots = slots.clone();
         let free_slots = free_slots.clone();
-        let role = server.create_role(n).await?;
+        let role = server.create_role(n, GradingServer::role_connection_limit(opts.jobs)).await?;
         let admin_url = server.url.clone();
         let prefix = session.new_prefix();
         let events = events.clone();
@@ -192,7 +195,13 @@ async fn grade_all(
             let _permit = slots.acquire_owned().await.expect("the semaphore is never closed");
             let slot = free_slots.lock().expect("slot list").pop().expect("a free slot per permit");
             events.emit(Event::SubmissionStarted { student: sub.student.clone() });
-            let result = grade_one(&plan, &sub, slot, &role.url, &admin_url, &prefix, &events).await;
+            let db = Target {
+                admin_url,
+                // Dropped by the grading run itself, once the submission is done.
+                role: CheckRole { name: role.name.clone(), url: role.url.clone(), created: false },
+                tablespace: plan.tablespace.clone(),
+            };
+            let result = grade_one(&plan, &sub, slot, &db, &prefix, &events).await;
             free_slots.lock().expect("slot list").push(slot);
             if let Ok(r) = &result {
                 events.emit(Event::SubmissionGraded { result: Box::new(r.clone()) });
@@ -224,8 +233,7 @@ async fn grade_one(
     plan: &Plan,
     sub: &Submission,
     slot: usize,
-    role_url: &str,
-    admin_url: &str,
+    db: &Target,
     prefix: &str,
     events: &Events,
 ) -> Result<StudentResult, GradeError> {
@@ -253,22 +261,19 @@ async fn grade_one(
             workspace: ov.root.clone(),
             crate_dir: ov.crate_dir(ex),
             target_dir: plan.course.target_dir(),
-            admin_url: role_url.to_owned(),
+            db: db.clone(),
             db_prefix: db_prefix.clone(),
             time_limit: plan.timeout,
             check_time_limit: limits::check_time_limit(),
             output_cap: limits::OUTPUT_CAP,
             color: false,
             // The same submission gets the same data on every grading run.
-            env: [(workbook::report::var::SEED.to_owned(), score::stable_seed(&sub.student, &ex.slug).to_string())]
-                .into_iter()
-                .chain(crate::db::fast::check_env(plan.tablespace.as_deref()))
-                .collect(),
+            env: vec![(workbook::report::var::SEED.to_owned(), score::stable_seed(&sub.student, &ex.slug).to_string())],
             sandbox: sandbox.clone(),
         };
+        // Its databases are dropped in the background once the checks end,
+        // and whatever is left with the submission's role.
         let mut run = runner::run_exercise(&req, events).await;
-        // Whatever the checks left, however they ended.
-        runner::drop_run_databases(admin_url, &db_prefix).await;
         if let Ok(run) = &mut run {
             score::rerun_alone(run, &req).await;
         }

@@ -3,14 +3,16 @@
 //! By default a throwaway cluster: started for this grading run from the
 //! installed server programs, with password authentication (trust would
 //! let a submission sign in as anyone), destroyed at the end. Each
-//! submission gets a role of its own with LOGIN and CREATEDB and nothing
-//! else; the support crate closes every database it creates to other
-//! roles, so one submission cannot connect to, or drop, another's.
+//! submission gets a role of its own that may sign in and nothing else,
+//! with a connection limit; the checker creates every check database,
+//! owned by that role and closed to all others (see `db::checkdbs`), so
+//! one submission cannot connect to, drop, or starve another's.
 
 use std::path::PathBuf;
 
 use sqlx::{Connection, Executor, PgConnection};
 
+use crate::db::checkdbs::{self, random_hex};
 use crate::db::embedded::Cluster;
 use crate::db::{DbError, Origin, Server, blocking, redact, url_with_database};
 
@@ -97,32 +99,25 @@ impl GradingServer {
             .map_err(DbError::query(format!("could not connect to the grading server {}", redact(&self.url))))
     }
 
-    /// Creates submission `n`'s role: it may sign in and create databases,
-    /// and owns only what it creates.
-    pub async fn create_role(&self, n: usize) -> Result<Role, DbError> {
+    /// Creates submission `n`'s role: it may sign in to the databases the
+    /// checker makes for it (it owns them), at most `limit` connections at
+    /// once, and nothing else: no database of its own, no other role's.
+    pub async fn create_role(&self, n: usize, limit: u32) -> Result<Role, DbError> {
         let name = format!("{}{n}", self.role_prefix);
         let password = random_hex(24);
-        let mut conn = self.superuser().await?;
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            r#"CREATE ROLE "{name}" LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD '{password}'"#
-        )))
-        .await
-        .map_err(DbError::query(format!("creating the grading role {name}")))?;
-        if self.is_throwaway() {
-            // This cluster closed `postgres` to PUBLIC: the role gets in to
-            // create and drop its own databases, and may create nothing there.
-            conn.execute(sqlx::AssertSqlSafe(format!(r#"GRANT CONNECT ON DATABASE postgres TO "{name}""#)))
-                .await
-                .map_err(DbError::query(format!("granting {name} its admin connection")))?;
-        }
-        if let Some(t) = &self.tablespace {
-            conn.execute(sqlx::AssertSqlSafe(format!(r#"GRANT CREATE ON TABLESPACE "{t}" TO "{name}""#)))
-                .await
-                .map_err(DbError::query(format!("granting {name} the check tablespace")))?;
-        }
-        conn.close().await.ok();
-        let url = with_credentials(&self.url, &name, &password);
-        Ok(Role { name, url })
+        let role = checkdbs::create_role(&self.as_server(), &name, &password, limit).await?;
+        let role = role.ok_or_else(|| DbError::NotSuperuser { url: redact(&self.url) })?;
+        Ok(Role { name, url: role.url })
+    }
+
+    /// The most connections each submission's role may hold, with `jobs`
+    /// graded at once: what its checks need, within the server's share.
+    pub fn role_connection_limit(jobs: usize) -> u32 {
+        let wanted = checkdbs::CONNECTIONS_PER_CHECK * crate::runner::limits::test_threads() as u32;
+        // The grading cluster's max_connections (200), less the
+        // superuser's reserve and the checker's own sessions.
+        let share = (200 - 3 - 10) / jobs.max(1) as u32;
+        wanted.min(share).max(1)
     }
 
     /// Drops every database `role` owns (whatever it named them), ends its
@@ -157,48 +152,5 @@ impl GradingServer {
             let _ = tokio::task::spawn_blocking(move || cluster.destroy()).await;
             let _ = std::fs::remove_dir_all(dir);
         }
-    }
-}
-
-/// `url` signing in as `user` with `password` instead.
-fn with_credentials(url: &str, user: &str, password: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    format!("{scheme}://{user}:{password}@{host}")
-}
-
-/// `len` hex digits from the operating system's cryptographic generator:
-/// the superuser's password guards every submission's databases.
-fn random_hex(len: usize) -> String {
-    let mut bytes = vec![0u8; len.div_ceil(2)];
-    getrandom::fill(&mut bytes).expect("the operating system's random generator works");
-    bytes
-        .iter()
-        .flat_map(|b| [b >> 4, b & 0xf])
-        .take(len)
-        .map(|n| char::from_digit(u32::from(n), 16).expect("a hex digit"))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_replace_the_user_and_keep_host_and_database() {
-        assert_eq!(
-            with_credentials("postgres://workbook:secret@127.0.0.1:5433/postgres", "wbgrade_1_0", "pw"),
-            "postgres://wbgrade_1_0:pw@127.0.0.1:5433/postgres"
-        );
-        assert_eq!(with_credentials("postgres://127.0.0.1/postgres", "r", "p"), "postgres://r:p@127.0.0.1/postgres");
-    }
-
-    #[test]
-    fn passwords_are_hex_of_the_asked_length_and_never_repeat() {
-        let (a, b) = (random_hex(32), random_hex(32));
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()), "{a}");
-        assert_ne!(a, b);
-        assert_eq!(random_hex(5).len(), 5);
     }
 }

@@ -6,6 +6,7 @@
 pub mod color;
 pub mod grading;
 pub mod json;
+pub mod link;
 pub mod output;
 pub mod progress;
 pub mod terminal;
@@ -39,7 +40,7 @@ impl<W: Write> Reporter for TerminalRuns<'_, W> {
         if let Event::RunFinished { run, .. } = event
             && let Ok(ex) = self.course.find(&run.slug)
         {
-            terminal::run(&mut self.out, ex, run)?;
+            terminal::run(&mut self.out, link::Refs::new(self.course), ex, run)?;
             self.out.flush()?;
         }
         Ok(())

@@ -5,11 +5,12 @@ use std::io::{self, Write};
 
 use colored::Colorize;
 
+use super::link::Refs;
 use crate::course::Exercise;
 use crate::runner::{CheckResult, ExerciseRun, Kind, Outcome, Status};
 
-/// Prints one exercise's run.
-pub fn run(w: &mut impl Write, ex: &Exercise, run: &ExerciseRun) -> io::Result<()> {
+/// Prints one exercise's run; `refs` shows book sections and files.
+pub fn run(w: &mut impl Write, refs: Refs<'_>, ex: &Exercise, run: &ExerciseRun) -> io::Result<()> {
     let timing = format!("build {:.1} s, checks {:.1} s", run.build_ms as f64 / 1000.0, run.check_ms as f64 / 1000.0);
     writeln!(w, "{} {}  {}", ex.slug.bold(), format!("({})", ex.title).dimmed(), timing.dimmed())?;
     match &run.outcome {
@@ -17,7 +18,7 @@ pub fn run(w: &mut impl Write, ex: &Exercise, run: &ExerciseRun) -> io::Result<(
             writeln!(w, "{}", "  It does not compile yet. The compiler says:".red().bold())?;
             writeln!(w)?;
             for line in diagnostics.trim_end().lines() {
-                writeln!(w, "  {line}")?;
+                writeln!(w, "  {}", link_location(refs, line))?;
             }
             writeln!(w)?;
             writeln!(w, "  Fix the first error first; later ones often follow from it.")?;
@@ -27,7 +28,7 @@ pub fn run(w: &mut impl Write, ex: &Exercise, run: &ExerciseRun) -> io::Result<(
         }
         Outcome::Checked => {
             for check in &run.checks {
-                check_line(w, check)?;
+                check_line(w, refs, ex, check)?;
             }
             let passed = run.passed_count();
             let total = run.checks.len();
@@ -43,7 +44,10 @@ pub fn run(w: &mut impl Write, ex: &Exercise, run: &ExerciseRun) -> io::Result<(
         }
     }
     if !run.passed() {
-        writeln!(w, "  {} book/src/{}", "Read:".cyan(), ex.book)?;
+        // The section of the first failing check, else the exercise's own.
+        let first_failing = run.checks.iter().find(|c| c.status != Status::Passed);
+        let section = first_failing.map_or(ex.book.as_str(), |c| ex.section_of(&c.name));
+        writeln!(w, "  {} {}", "Read:".cyan(), refs.section(section))?;
         if !ex.hints.is_empty() {
             writeln!(w, "  {} `cargo checker hint {}` for a hint.", "Stuck?".cyan(), ex.slug)?;
         }
@@ -51,7 +55,16 @@ pub fn run(w: &mut impl Write, ex: &Exercise, run: &ExerciseRun) -> io::Result<(
     Ok(())
 }
 
-fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
+/// A compiler line naming a file (`  --> exercises/x/src/lib.rs:27:5`),
+/// with the file linked.
+fn link_location(refs: Refs<'_>, line: &str) -> String {
+    match line.split_once("--> ") {
+        Some((before, at)) if refs.links => format!("{before}--> {}", refs.file(at.trim_end())),
+        _ => line.to_owned(),
+    }
+}
+
+fn check_line(w: &mut impl Write, refs: Refs<'_>, ex: &Exercise, check: &CheckResult) -> io::Result<()> {
     let name = check.name.replace('_', " ");
     match check.status {
         Status::Passed => writeln!(w, "  {} {}", "✓".green(), name),
@@ -69,7 +82,7 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
                         .unwrap_or("")
                         .trim_start_matches("not yet implemented")
                         .trim_start_matches(": ");
-                    let at = d.location.as_deref().unwrap_or("your code");
+                    let at = d.location.as_deref().map_or_else(|| "your code".to_owned(), |l| refs.file(l));
                     field(w, "todo", Some(&format!("{at}: {todo}")))?;
                     writeln!(w, "      {}", "this part is not written yet (it still calls todo!())".dimmed())?;
                 }
@@ -77,7 +90,9 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
                     field(w, "called", Some(&d.called))?;
                     field(w, "expected", d.expected.as_deref())?;
                     let got = match (&d.got, &d.location) {
-                        (Some(g), Some(l)) if d.kind == Kind::Panicked => Some(format!("a panic at {l}: {g}")),
+                        (Some(g), Some(l)) if d.kind == Kind::Panicked => {
+                            Some(format!("a panic at {}: {g}", refs.file(l)))
+                        }
                         (g, _) => g.clone(),
                     };
                     field(w, "got", got.as_deref())?;
@@ -88,7 +103,7 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
                         }
                     }
                     if let Some(h) = &d.hint {
-                        writeln!(w, "      {}  {}", "hint".cyan(), h)?;
+                        writeln!(w, "      {}  {}", "hint".cyan(), refs.sections_in(h))?;
                     }
                 }
                 None => {
@@ -96,6 +111,9 @@ fn check_line(w: &mut impl Write, check: &CheckResult) -> io::Result<()> {
                         writeln!(w, "      {line}")?;
                     }
                 }
+            }
+            if let Some(section) = ex.sections.get(&check.name) {
+                writeln!(w, "      {}  {}", "read".cyan(), refs.section(section))?;
             }
             Ok(())
         }
@@ -135,7 +153,10 @@ mod tests {
         };
         colored::control::set_override(false);
         let mut out = Vec::new();
-        check_line(&mut out, &check).unwrap();
+        let course = crate::course::Course { root: "/course".into(), exercises: Vec::new() };
+        let ex: Exercise =
+            toml::from_str("slug = \"s\"\ntitle = \"t\"\nbook = \"s/index.md\"\neditable = [\"src/**\"]").unwrap();
+        check_line(&mut out, Refs { course: &course, links: false }, &ex, &check).unwrap();
         let text = String::from_utf8(out).unwrap();
         let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle:?} in {text}"));
         assert!(at("got") < at("your code sent:") && at("your code sent:") < at("hint"), "{text}");
@@ -148,7 +169,8 @@ mod tests {
 #[cfg(test)]
 mod snapshots {
     use super::run;
-    use crate::course::Exercise;
+    use crate::course::{Course, Exercise};
+    use crate::report::link::Refs;
     use crate::runner::{CheckResult, ExerciseRun, Kind, Outcome, Report, Status};
 
     fn exercise() -> Exercise {
@@ -157,7 +179,10 @@ mod snapshots {
 title = "CRUD: a student directory"
 book = "crud/index.md"
 editable = ["src/**"]
-hints = ["Start with list.", "Bind every value."]"#,
+hints = ["Start with list.", "Bind every value."]
+[sections]
+list_returns_every_student_ordered_by_name_then_id = "crud/index.md#order-by-and-ties"
+create_returns_the_new_student = "crud/index.md#returning-the-row""#,
         )
         .unwrap()
     }
@@ -179,11 +204,15 @@ hints = ["Start with list.", "Bind every value."]"#,
         CheckResult { name: name.into(), status, detail, output: String::new() }
     }
 
-    fn render(run_: &ExerciseRun) -> String {
+    fn render_with(run_: &ExerciseRun, course: &Course, links: bool) -> String {
         colored::control::set_override(false);
         let mut out = Vec::new();
-        run(&mut out, &exercise(), run_).unwrap();
+        run(&mut out, Refs { course, links }, &exercise(), run_).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    fn render(run_: &ExerciseRun) -> String {
+        render_with(run_, &Course { root: "/course".into(), exercises: Vec::new() }, false)
     }
 
     #[test]
@@ -198,8 +227,7 @@ hints = ["Start with list.", "Bind every value."]"#,
         insta::assert_snapshot!(render(&r));
     }
 
-    #[test]
-    fn a_failing_check_with_expected_got_sql_and_hint() {
+    fn failing_run() -> ExerciseRun {
         let failed = Report {
             kind: Kind::Failed,
             called: "list(&pool)".into(),
@@ -217,15 +245,44 @@ hints = ["Start with list.", "Bind every value."]"#,
             location: Some("exercises/student_directory/src/lib.rs:42:5".into()),
             ..Report::default()
         };
-        let r = exercise_run(
+        exercise_run(
             Outcome::Checked,
             vec![
                 check("find_with_an_unknown_id_is_none", Status::Passed, None),
                 check("list_returns_every_student_ordered_by_name_then_id", Status::Failed, Some(failed)),
                 check("create_returns_the_new_student", Status::Failed, Some(todo)),
             ],
+        )
+    }
+
+    #[test]
+    fn a_failing_check_with_expected_got_sql_and_hint() {
+        insta::assert_snapshot!(render(&failing_run()));
+    }
+
+    /// With hyperlinks on, a section links to its page in the built book
+    /// (anchor kept) and a panic's location to the student's file.
+    #[test]
+    fn sections_and_files_are_links_when_links_are_on() {
+        let root = tempfile::tempdir().unwrap();
+        let course = Course { root: root.path().to_path_buf(), exercises: Vec::new() };
+        let lib = root.path().join("exercises/student_directory/src/lib.rs");
+        let page = crate::book::build_dir(&course).join("crud/index.html");
+        for f in [&lib, &page] {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "").unwrap();
+        }
+        let text = render_with(&failing_run(), &course, true);
+        let osc = |text: &str, url: String| format!("\x1b]8;;{url}\x1b\\{text}\x1b]8;;\x1b\\");
+        let section = osc(
+            "book/src/crud/index.md#order-by-and-ties",
+            format!("{}#order-by-and-ties", crate::book::file_url(&page)),
         );
-        insta::assert_snapshot!(render(&r));
+        assert!(text.contains(&format!("read  {section}")), "{text:?}");
+        assert!(text.contains(&format!("Read: {section}")), "the first failing check's section: {text:?}");
+        let file = osc("exercises/student_directory/src/lib.rs:42:5", crate::book::file_url(&lib));
+        assert!(text.contains(&file), "{text:?}");
+        assert!(!render_with(&failing_run(), &course, false).contains('\x1b'));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use workbook::report::{self, Kind, Report, Verdicts, var};
 use super::limits::{memory_limit_mb, test_threads};
 use super::{CheckResult, RunError, Status, parse, spawn};
 use crate::db::admin::Admin;
+use crate::db::checkdbs::{Prepared, Target};
 use crate::db::{Origin, Server};
 use crate::sandbox;
 use crate::sys;
@@ -22,7 +23,7 @@ use crate::sys;
 pub struct ExecOptions {
     pub executable: PathBuf,
     pub crate_dir: PathBuf,
-    pub admin_url: String,
+    pub db: Target,
     pub db_prefix: String,
     pub time_limit: Duration,
     pub check_time_limit: Duration,
@@ -52,10 +53,34 @@ enum Stop {
     Crashed,
 }
 
+/// Runs the check binary with databases made for it now.
 pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
+    execute_prepared(opts, None).await
+}
+
+/// Runs the check binary, with the databases `prepared` (started before the
+/// build) when given; they are dropped in the background once the checks
+/// are done.
+pub async fn execute_prepared(opts: &ExecOptions, prepared: Option<Prepared>) -> Result<Executed, RunError> {
     let names = match &opts.only {
         Some(name) => vec![name.clone()],
-        None => list_checks(opts).await?,
+        None => match list_checks(opts).await {
+            Ok(names) => names,
+            Err(e) => {
+                if let Some(prepared) = prepared {
+                    prepared.abandon();
+                }
+                return Err(e);
+            }
+        },
+    };
+    let prepared = prepared.unwrap_or_else(|| Prepared::start(&opts.db, &opts.db_prefix, names.len()));
+    let (databases, made) = match prepared.assign(&names).await {
+        Ok(assigned) => assigned,
+        Err(e) => {
+            drop_run_databases(&opts.db.admin_url, &opts.db_prefix).await;
+            return Err(e.into());
+        }
     };
     // The verdict pipe exists before the check process does: its write end
     // is the only way a check's outcome reaches us (see workbook::report).
@@ -65,19 +90,35 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
     let memory_bytes = memory_limit_mb() * 1024 * 1024;
     let memory_mb = memory_limit_mb();
     let uid = opts.sandbox.as_ref().and_then(|ctx| ctx.check_uid(&opts.crate_dir, &opts.executable));
-    let tmp = match &opts.sandbox {
-        Some(_) => {
-            Some(sandbox::private_tmp(uid).map_err(RunError::io("creating the check's private temporary directory"))?)
+    // The databases file goes where only the check process can read it:
+    // its private temporary directory, owned by its uid, when it is
+    // sandboxed; otherwise a fresh directory no one else can predict or
+    // write into (mode 700).
+    let private = || -> std::io::Result<(Option<tempfile::TempDir>, tempfile::TempDir, PathBuf)> {
+        let tmp = match &opts.sandbox {
+            Some(_) => Some(sandbox::private_tmp(uid)?),
+            None => None,
+        };
+        let dir = tempfile::Builder::new().prefix("workbook-dbs-").tempdir()?;
+        let file = report::databases_file(tmp.as_ref().map_or(dir.path(), |t| t.path()));
+        report::write_databases(&file, &databases)?;
+        if let Some(uid) = uid {
+            sandbox::give_to(&std::fs::File::open(&file)?, uid)?;
+            // The harness reopens its end through /proc/self/fd, which
+            // checks the pipe's owner like a file's.
+            sandbox::give_to(&verdicts_tx, uid)?;
         }
-        None => None,
+        Ok((tmp, dir, file))
     };
-    if let Some(uid) = uid {
-        // The harness reopens its end through /proc/self/fd, which checks
-        // the pipe's owner like a file's.
-        sandbox::give_to(&verdicts_tx, uid).map_err(RunError::io("handing the verdict pipe to the check's uid"))?;
-    }
+    let (tmp, dbs_dir, databases_file) = match private() {
+        Ok(made_here) => made_here,
+        Err(error) => {
+            made.drop_later();
+            return Err(RunError::Io { doing: "preparing the check's private files".into(), error });
+        }
+    };
     let policy = opts.sandbox.as_ref().zip(tmp.as_ref()).map(|(ctx, tmp)| {
-        ctx.check_policy(&opts.crate_dir, &opts.executable, tmp.path(), sandbox::url_port(&opts.admin_url))
+        ctx.check_policy(&opts.crate_dir, &opts.executable, tmp.path(), sandbox::url_port(&opts.db.admin_url))
     });
     let mut cmd = spawn::check_command(&opts.executable, memory_bytes, policy.as_ref())
         .map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
@@ -87,8 +128,11 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
     cmd.current_dir(&opts.crate_dir)
         .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
         .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
-        .env("DATABASE_URL", &opts.admin_url)
-        .env(var::DB_PREFIX, &opts.db_prefix)
+        // The checks' databases, and no other URL: not the checker's.
+        .env_remove("DATABASE_URL")
+        .env_remove(var::DB_PREFIX)
+        .env_remove(var::TABLESPACE)
+        .env(var::CHECK_DBS, &databases_file)
         .env(var::CHECK_TIMEOUT, report::seconds_value(opts.check_time_limit))
         .env("CARGO_MANIFEST_DIR", &opts.crate_dir)
         .env("RUST_BACKTRACE", "0")
@@ -191,7 +235,9 @@ pub async fn execute(opts: &ExecOptions) -> Result<Executed, RunError> {
         }
         checks.push(CheckResult { name, status, detail, output: text });
     }
-    drop_run_databases(&opts.admin_url, &opts.db_prefix).await;
+    drop(dbs_dir);
+    drop(tmp);
+    made.drop_later();
     Ok(Executed { checks, truncated, crashed })
 }
 

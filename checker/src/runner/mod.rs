@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use build::{BuildOutput, build_checks, cargo as cargo_path};
-pub use exec::{ExecOptions, drop_run_databases, execute, list as list_checks};
+pub use exec::{ExecOptions, drop_run_databases, execute, execute_prepared, list as list_checks};
 use limits::BUILD_LIMIT;
 
+use crate::db::checkdbs::{Prepared, Target};
 use crate::events::{Built, Event, Events, Subject};
 
 /// Why a run could not be carried out (as opposed to checks that failed,
@@ -140,7 +141,8 @@ pub struct RunRequest {
     /// The exercise crate's directory inside that workspace.
     pub crate_dir: PathBuf,
     pub target_dir: PathBuf,
-    pub admin_url: String,
+    /// Where the checks' databases are made, and the role that owns them.
+    pub db: Target,
     /// Prefix for every database this run creates; dropped at the end.
     pub db_prefix: String,
     /// How long the check binary may run.
@@ -161,7 +163,7 @@ impl RunRequest {
         ExecOptions {
             executable,
             crate_dir: self.crate_dir.clone(),
-            admin_url: self.admin_url.clone(),
+            db: self.db.clone(),
             db_prefix: self.db_prefix.clone(),
             time_limit: self.time_limit,
             check_time_limit: self.check_time_limit,
@@ -178,6 +180,10 @@ impl RunRequest {
 pub async fn run_exercise(req: &RunRequest, events: &Events) -> Result<ExerciseRun, RunError> {
     events.emit(Event::ExerciseStarted { slug: req.slug.clone(), subject: req.subject.clone() });
     let started = Instant::now();
+    // The checks' databases are made while cargo builds: as many as the
+    // exercise had checks the last time it was listed.
+    let expected = known_checks(&req.target_dir, &req.slug);
+    let prepared = Prepared::start(&req.db, &req.db_prefix, expected);
     let build = build_checks(
         &req.workspace,
         &req.crate_dir,
@@ -197,10 +203,12 @@ pub async fn run_exercise(req: &RunRequest, events: &Events) -> Result<ExerciseR
             executable
         }
         BuildOutput::Failed { diagnostics } => {
+            prepared.abandon();
             events.emit(built(Built::CompileError));
             return Ok(finished(req, unbuilt(req, Outcome::CompileError { diagnostics }, build_ms), events));
         }
         BuildOutput::TimedOut => {
+            prepared.abandon();
             events.emit(built(Built::TimedOut));
             let outcome = Outcome::TimedOut { limit_secs: BUILD_LIMIT.as_secs() };
             return Ok(finished(req, unbuilt(req, outcome, build_ms), events));
@@ -208,7 +216,8 @@ pub async fn run_exercise(req: &RunRequest, events: &Events) -> Result<ExerciseR
     };
     let started = Instant::now();
     let opts = req.exec_options(exe, None);
-    let executed = execute(&opts).await?;
+    let executed = execute_prepared(&opts, Some(prepared)).await?;
+    remember_checks(&req.target_dir, &req.slug, executed.checks.len());
     for check in &executed.checks {
         events.emit(Event::CheckFinished {
             slug: req.slug.clone(),
@@ -259,6 +268,27 @@ pub async fn interruptible(req: &RunRequest, events: &Events) -> Result<Exercise
     // The run's future is dropped by now, and with it the guard that kills
     // the check processes: dropping the databases any earlier would race
     // checks that were still creating theirs.
-    drop_run_databases(&req.admin_url, &req.db_prefix).await;
+    drop_run_databases(&req.db.admin_url, &req.db_prefix).await;
     Err(RunError::Interrupted)
+}
+
+/// Where the number of checks an exercise had when last listed is kept,
+/// so the next run can make that many databases while cargo builds.
+fn checks_file(target_dir: &std::path::Path, slug: &str) -> PathBuf {
+    target_dir.join("workbook-checks").join(slug)
+}
+
+fn known_checks(target_dir: &std::path::Path, slug: &str) -> usize {
+    std::fs::read_to_string(checks_file(target_dir, slug)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+fn remember_checks(target_dir: &std::path::Path, slug: &str, n: usize) {
+    if n == 0 || known_checks(target_dir, slug) == n {
+        return;
+    }
+    let file = checks_file(target_dir, slug);
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(file, n.to_string());
 }

@@ -1,5 +1,8 @@
-//! Finding the server the checks run against, and creating and dropping
-//! the per-check databases on it.
+//! Where each check's database comes from. Under the checker, it made
+//! them all before the check process started and names them in a file
+//! ([`report::var::CHECK_DBS`](crate::report::var::CHECK_DBS)); the process
+//! knows no other URL. Run by hand (`cargo test -p EX`), the checks find
+//! the server themselves and create and drop their own.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -7,7 +10,26 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{Connection, Executor, PgConnection};
 
-/// The URL of the server checks create their databases on.
+use crate::report::CheckDatabases;
+
+/// The databases the checker made for this process, read once; `None`
+/// when the checks were started by hand.
+pub(crate) fn given() -> Option<&'static Result<CheckDatabases, String>> {
+    static GIVEN: OnceLock<Option<Result<CheckDatabases, String>>> = OnceLock::new();
+    GIVEN.get_or_init(crate::report::given_databases).as_ref()
+}
+
+/// Reads, before any check body runs, whatever tells the harness where the
+/// databases are, so a check that changes `DATABASE_URL` for the code
+/// under test cannot redirect the harness.
+pub(crate) fn settle() {
+    if given().is_none() {
+        let _ = admin_url();
+    }
+}
+
+/// The URL of the server checks create their databases on, when run by
+/// hand (under the checker, see [`given`]).
 ///
 /// Read once, before any check body runs, so a check that changes
 /// `DATABASE_URL` for the code under test cannot redirect the harness. In

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection as _, PgPool};
 
 use crate::admin;
 use crate::failure::{self, Failure};
@@ -23,6 +23,9 @@ use crate::wire::{Relay, Upstream};
 #[derive(Clone)]
 pub struct Db {
     name: String,
+    /// Created by this process (run by hand), so dropped by it too; the
+    /// checker drops the databases it made itself.
+    made_here: bool,
     url: String,
     pool: PgPool,
     /// Started the first time the code under test needs it.
@@ -111,7 +114,9 @@ where
         .build()
         .expect("starting the async runtime");
 
-    let db = runtime.block_on(setup());
+    let started = crate::timing::now();
+    let db = runtime.block_on(setup(&test_name));
+    let created = crate::timing::now();
     let limit = crate::report::check_timeout();
     let outcome = failure::in_check(|| {
         catch_unwind(AssertUnwindSafe(|| {
@@ -121,6 +126,7 @@ where
             })
         }))
     });
+    let body_ended = crate::timing::now();
     // Read before teardown closes the relay: what the code sent is the
     // first thing a student needs to see beside a failure.
     let sent = match &outcome {
@@ -130,8 +136,18 @@ where
             (!traffic.all().is_empty()).then(|| traffic.describe(8))
         }),
     };
+    let migrations = crate::timing::take_migrations(db.url());
     runtime.block_on(teardown(db));
     drop(runtime);
+    let dropped = crate::timing::now();
+    crate::timing::write(&crate::timing::CheckTimes {
+        check: test_name.clone(),
+        started,
+        created,
+        body_ended,
+        dropped,
+        migrations,
+    });
 
     let (failure, foreign) = match outcome {
         Ok(Ok(())) => {
@@ -172,7 +188,30 @@ where
     }
 }
 
-async fn setup() -> Db {
+async fn setup(test_name: &str) -> Db {
+    let (name, url, made_here) = match admin::given() {
+        Some(Ok(given)) => match given.checks.get(test_name) {
+            Some(db) => (db.name.clone(), db.url.clone(), false),
+            None => panic!("the checker made no database for the check {test_name}: run it again"),
+        },
+        Some(Err(e)) => panic!("{e}"),
+        None => {
+            let name = create_by_hand().await;
+            let url = admin::url_for_database(admin::admin_url(), &name);
+            (name, url, true)
+        }
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy(&url)
+        .expect("the check server's URL parses");
+    Db { name, made_here, url, pool, relay: Arc::new(OnceLock::new()), app_pool: Arc::new(OnceLock::new()) }
+}
+
+/// Run by hand: a database of its own on the server [`admin::admin_url`]
+/// names; returns its name.
+async fn create_by_hand() -> String {
     let name = admin::unique_name();
     // Bounded: a server too busy to answer must fail the check, not hang it.
     let connecting = tokio::time::timeout(Duration::from_secs(15), admin::admin_connection()).await;
@@ -191,13 +230,8 @@ async fn setup() -> Db {
             admin::redact(admin::admin_url())
         );
     }
-    let url = admin::url_for_database(admin::admin_url(), &name);
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy(&url)
-        .expect("the check server's URL parses");
-    Db { name, url, pool, relay: Arc::new(OnceLock::new()), app_pool: Arc::new(OnceLock::new()) }
+    let _ = admin_conn.close().await;
+    name
 }
 
 async fn teardown(db: Db) {
@@ -209,6 +243,9 @@ async fn teardown(db: Db) {
         let _ = tokio::time::timeout(limit, app.close()).await;
     }
     let _ = tokio::time::timeout(limit, db.pool.close()).await;
+    if !db.made_here {
+        return; // the checker made it, and drops it once the verdict is out
+    }
     // A fresh admin connection: the one used at setup may have timed out
     // while a long check ran.
     if let Ok(mut admin_conn) = admin::admin_connection().await {

@@ -18,7 +18,7 @@ static LOCK: Mutex<()> = Mutex::new(());
 pub async fn with_var<R>(key: &str, value: Option<&str>, body: impl AsyncFnOnce() -> R) -> R {
     // The harness reads its own server URL before any check body runs;
     // make sure that happened before the variable changes under it.
-    let _ = crate::admin_url();
+    crate::admin::settle();
     let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = std::env::var_os(key);
     set(key, value.map(Into::into));
@@ -30,7 +30,7 @@ pub async fn with_var<R>(key: &str, value: Option<&str>, body: impl AsyncFnOnce(
 #[expect(unsafe_code, reason = "std::env::set_var is unsafe in edition 2024")]
 fn set(key: &str, value: Option<std::ffi::OsString>) {
     // SAFETY: every change to the environment made by checks goes through
-    // LOCK, and the harness caches what it reads (admin_url) beforehand.
+    // LOCK, and the harness caches what it reads (admin::settle) beforehand.
     unsafe {
         match value {
             Some(v) => std::env::set_var(key, v),

@@ -19,6 +19,7 @@ pub mod rows;
 pub mod seeds;
 pub mod source;
 pub mod steps;
+pub mod timing;
 pub mod wire;
 
 pub use admin::{CHECK_PREFIX, TABLESPACE_ENV, admin_url, dotenv_value, redact, url_for_database};

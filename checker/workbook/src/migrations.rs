@@ -284,6 +284,10 @@ pub async fn up_to(url: &str, dir: &Path, target: i64) -> Result<Vec<MigrationFi
 }
 
 async fn apply(url: &str, dir: &Path, target: Option<i64>) -> Result<Vec<MigrationFile>, MigrationError> {
+    crate::timing::migrating(url, apply_untimed(url, dir, target)).await
+}
+
+async fn apply_untimed(url: &str, dir: &Path, target: Option<i64>) -> Result<Vec<MigrationFile>, MigrationError> {
     let files = files(dir)?;
     let migrator = load(dir).await?;
     let mut conn = connect(url).await?;
@@ -350,22 +354,28 @@ async fn start(conn: &mut PgConnection, migrator: &Migrator) -> Result<BTreeMap<
 /// Unlike sqlx's `undo`, which silently skips a migration with no down
 /// file, a missing down file is an error, and nothing is reverted.
 pub async fn down_to(url: &str, dir: &Path, target: i64) -> Result<Vec<MigrationFile>, MigrationError> {
-    let files = files(dir)?;
-    let migrator = load(dir).await?;
-    let mut conn = connect(url).await?;
-    let result = revert(&mut conn, &migrator, &files, Some(target)).await;
-    finish(conn).await;
-    result
+    crate::timing::migrating(url, async {
+        let files = files(dir)?;
+        let migrator = load(dir).await?;
+        let mut conn = connect(url).await?;
+        let result = revert(&mut conn, &migrator, &files, Some(target)).await;
+        finish(conn).await;
+        result
+    })
+    .await
 }
 
 /// Reverts the newest applied migration; `None` if none is applied.
 pub async fn down_last(url: &str, dir: &Path) -> Result<Option<MigrationFile>, MigrationError> {
-    let files = files(dir)?;
-    let migrator = load(dir).await?;
-    let mut conn = connect(url).await?;
-    let result = revert(&mut conn, &migrator, &files, None).await;
-    finish(conn).await;
-    result.map(|mut reverted| reverted.pop())
+    crate::timing::migrating(url, async {
+        let files = files(dir)?;
+        let migrator = load(dir).await?;
+        let mut conn = connect(url).await?;
+        let result = revert(&mut conn, &migrator, &files, None).await;
+        finish(conn).await;
+        result.map(|mut reverted| reverted.pop())
+    })
+    .await
 }
 
 /// `target` None: only the newest applied migration.

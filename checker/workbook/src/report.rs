@@ -9,8 +9,9 @@
 //! starts ([`var::VERDICT_FD`]), never on stdout: what the code under test
 //! prints is shown to the student, and never counted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -32,6 +33,14 @@ pub mod var {
     /// The tablespace check databases are created in (the checker's
     /// embedded server keeps them in memory).
     pub const TABLESPACE: &str = "WORKBOOK_TABLESPACE";
+    /// The file naming the database the checker made for each check
+    /// ([`CheckDatabases`](super::CheckDatabases)). When it is set, the
+    /// checks create no database of their own, and the check process holds
+    /// no URL but theirs.
+    pub const CHECK_DBS: &str = "WORKBOOK_CHECK_DBS";
+    /// The directory each check writes its phase times into
+    /// ([`crate::timing`]), when `checker dev bench` asks.
+    pub const TIMINGS_DIR: &str = "WORKBOOK_TIMINGS_DIR";
 }
 
 /// How long one check may run when [`var::CHECK_TIMEOUT`] does not say.
@@ -167,6 +176,47 @@ pub fn read_verdicts(bytes: &[u8]) -> Verdicts {
     out
 }
 
+/// The databases the checker made for one check process: check name to
+/// database, each owned by a role that may do nothing else on the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDatabases {
+    pub checks: BTreeMap<String, CheckDatabase>,
+}
+
+/// One check's database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDatabase {
+    pub name: String,
+    /// Signs in as the database's owner, to this database.
+    pub url: String,
+}
+
+/// Where the checker puts the [`CheckDatabases`] file in a report
+/// directory: a name no check's report file can have.
+pub fn databases_file(dir: &Path) -> PathBuf {
+    dir.join(".databases")
+}
+
+/// Writes `dbs` to `path`, readable by its owner only (it holds passwords).
+pub fn write_databases(path: &Path, dbs: &CheckDatabases) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let json = serde_json::to_vec(dbs).map_err(std::io::Error::other)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(&json)
+}
+
+/// The [`CheckDatabases`] file [`var::CHECK_DBS`] names: `None` when the
+/// variable is not set (the checks were started by hand), an error when it
+/// is set and the file cannot be read.
+pub fn given_databases() -> Option<Result<CheckDatabases, String>> {
+    let path = std::env::var_os(var::CHECK_DBS).filter(|v| !v.is_empty()).map(PathBuf::from)?;
+    let read = std::fs::read(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice::<CheckDatabases>(&bytes).map_err(|e| e.to_string()));
+    Some(read.map_err(|e| format!("reading the check databases from {}: {e}", path.display())))
+}
+
 /// The run's database prefix, if the checker set one.
 pub fn db_prefix() -> Option<String> {
     std::env::var(var::DB_PREFIX).ok().filter(|p| !p.is_empty())
@@ -257,6 +307,28 @@ mod tests {
             assert_eq!(parse_seconds(bad), None, "{bad:?}");
         }
         assert_eq!(parse_seconds(Some(&seconds_value(Duration::from_millis(2500)))), Some(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn the_databases_file_round_trips_and_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile_dir("wb-dbs");
+        let mut dbs = CheckDatabases::default();
+        dbs.checks
+            .insert("m::a".into(), CheckDatabase { name: "wbchk_1_r0_0".into(), url: "postgres://r:p@h/x".into() });
+        let file = databases_file(&dir);
+        write_databases(&file, &dbs).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        let back: CheckDatabases = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(back, dbs);
+        assert!(write_databases(&file, &dbs).is_err(), "never written over");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("{tag}-{}-{}", std::process::id(), fastrand::u32(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]

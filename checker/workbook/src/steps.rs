@@ -59,8 +59,11 @@ impl Steps {
     /// Applies every migration up to and including `version` that is not
     /// applied yet, on a connection of its own.
     pub async fn up_to(&self, url: &str, version: i64) -> Result<(), MigrationError> {
-        let conn = PgConnection::connect(url).await.map_err(MigrationError::Database)?;
-        self.up_to_on(conn, version).await
+        crate::timing::migrating(url, async {
+            let conn = PgConnection::connect(url).await.map_err(MigrationError::Database)?;
+            self.up_to_on(conn, version).await
+        })
+        .await
     }
 
     /// Like [`Steps::up_to`], on a connection the caller opened (to learn

@@ -1,11 +1,10 @@
-//! Exercise `associations`: load parents with their children in a bounded
-//! number of statements.
+//! Exercise `associations`: a small blog's tables, tied together with
+//! foreign keys, and the three kinds of association read back in Rust.
 //!
-//! Read the chapter "Associations and eager loading" in the book first.
-//! The schema is in `migrations/0001_blog.up.sql`: start there, with the
-//! foreign keys and their indexes. Then write the loaders below; each one's
-//! comment says how many statements it may send, and the checks count
-//! them. `cargo checker` re-runs the checks every time you save.
+//! Read the chapter "Associations: foreign keys" in the book first. Start
+//! in `migrations/0001_blog.up.sql`: every TODO there is a foreign key or
+//! an index. Then write the four functions below, one per association.
+//! `cargo checker` re-runs the checks every time you save.
 
 use sqlx::PgPool;
 
@@ -44,80 +43,31 @@ pub struct Tag {
     pub name: String,
 }
 
-/// A user with every post they wrote, in id order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserWithPosts {
-    pub user: User,
-    pub posts: Vec<Post>,
+/// Belongs-to: the author of post `post_id`, or `None` when there is no
+/// such post. One statement.
+pub async fn author_of(pool: &PgPool, post_id: i64) -> Result<Option<User>, sqlx::Error> {
+    let _ = (pool, post_id);
+    todo!("the user whose id is in the post's user_id: users JOIN posts ON posts.user_id = users.id, for one post")
 }
 
-/// A user with two collections: the posts they wrote and the comments they
-/// wrote (on anyone's posts), each in id order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserWithPostsAndComments {
-    pub user: User,
-    pub posts: Vec<Post>,
-    pub comments: Vec<Comment>,
-}
-
-/// A post with its tags, in name order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostWithTags {
-    pub post: Post,
-    pub tags: Vec<Tag>,
-}
-
-/// Every user, in id order, each with their posts, in ONE statement: a
-/// join. Users with no posts are included, with an empty `posts`.
-pub async fn users_with_posts_joined(pool: &PgPool) -> Result<Vec<UserWithPosts>, sqlx::Error> {
-    let _ = pool;
-    todo!(
-        "one SELECT of users LEFT JOIN posts, ORDER BY user id then post id; read it into a row struct \
-         whose post columns are Option (NULL for a user with no posts), then fold the rows into one entry per user"
-    )
-}
-
-/// The users whose ids are in `ids`, in id order, each with their posts,
-/// in TWO statements: one for the users, one for all of their posts.
-///
-/// This version returns the right answer, and its check still fails. Run
-/// the checks, read why, then rewrite it.
-pub async fn users_with_posts_batched(pool: &PgPool, ids: &[i64]) -> Result<Vec<UserWithPosts>, sqlx::Error> {
-    let users: Vec<User> =
-        sqlx::query_as("SELECT id, name FROM users WHERE id = ANY($1) ORDER BY id").bind(ids).fetch_all(pool).await?;
-    let mut out = Vec::with_capacity(users.len());
-    for user in users {
-        let posts: Vec<Post> = sqlx::query_as("SELECT id, user_id, title FROM posts WHERE user_id = $1 ORDER BY id")
-            .bind(user.id)
-            .fetch_all(pool)
-            .await?;
-        out.push(UserWithPosts { user, posts });
-    }
-    Ok(out)
-}
-
-/// Every user, in id order, with their posts and the comments they wrote,
-/// in at most THREE statements, and without sending more rows than it
-/// loads: never one row per (post, comment) pair.
-pub async fn users_with_posts_and_comments(pool: &PgPool) -> Result<Vec<UserWithPostsAndComments>, sqlx::Error> {
-    let _ = pool;
-    todo!(
-        "one statement per collection: the users, then their posts, then their comments, each with WHERE user_id = ANY($1)"
-    )
-}
-
-/// The users who wrote at least one post tagged `tag`, in id order, each
-/// with ALL of their posts (not only the tagged ones), in at most TWO
-/// statements.
-pub async fn users_with_a_post_tagged(pool: &PgPool, tag: &str) -> Result<Vec<UserWithPosts>, sqlx::Error> {
-    let _ = (pool, tag);
-    todo!("choose the users with WHERE EXISTS (a post of theirs with that tag), then load all of their posts")
-}
-
-/// The posts of user `user_id`, in id order, each with its tags in name
-/// order (a post with no tags has an empty `tags`), in at most TWO
-/// statements.
-pub async fn posts_with_tags(pool: &PgPool, user_id: i64) -> Result<Vec<PostWithTags>, sqlx::Error> {
+/// Has-many: the posts user `user_id` wrote, in id order (empty for a user
+/// who wrote none).
+pub async fn posts_by(pool: &PgPool, user_id: i64) -> Result<Vec<Post>, sqlx::Error> {
     let _ = (pool, user_id);
-    todo!("the user's posts, then the tags of all of them at once: post_tags JOIN tags WHERE post_id = ANY($1)")
+    todo!("the posts whose user_id is this user's id")
+}
+
+/// Many-to-many: the tags of post `post_id`, in name order (empty for a
+/// post with none), read through the join table `post_tags`.
+pub async fn tags_of(pool: &PgPool, post_id: i64) -> Result<Vec<Tag>, sqlx::Error> {
+    let _ = (pool, post_id);
+    todo!("tags joined to the post_tags rows of this post")
+}
+
+/// Puts tag `tag_id` on post `post_id`: `Ok(true)` when the link is new,
+/// `Ok(false)` when the post already had that tag, and the database's
+/// error when the post or the tag does not exist.
+pub async fn tag_post(pool: &PgPool, post_id: i64, tag_id: i64) -> Result<bool, sqlx::Error> {
+    let _ = (pool, post_id, tag_id);
+    todo!("one row in the join table post_tags; a pair that is already there is not an error")
 }

@@ -1,19 +1,24 @@
 //! The checks for `associations`. Each test is one check; its name says
 //! what it expects. Run them with `cargo checker run associations`.
 //!
-//! Every check builds a blog of its own from data generated for this run
-//! (sizes vary, and some users have no posts at all), calls your code, and
-//! compares with what that data says. The loaders are measured too: how
-//! many statements they send, and how many rows come back over the wire.
+//! The first half reads the schema your migration builds: its foreign
+//! keys, their ON DELETE rules, and their indexes, from the catalog and by
+//! deleting parents to see what happens to the children. The second half
+//! calls your four functions, one per kind of association, on a blog
+//! generated for this run (ids with gaps, different in every table, and
+//! some users with no posts), so no answer can be written in by hand.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use associations::{
-    Comment, Post, PostWithTags, Tag, User, UserWithPosts, UserWithPostsAndComments, posts_with_tags,
-    users_with_a_post_tagged, users_with_posts_and_comments, users_with_posts_batched, users_with_posts_joined,
-};
-use workbook::wire::Traffic;
+use associations::{Comment, Post, Tag, User, author_of, posts_by, tag_post, tags_of};
 use workbook::{Db, Failure, check, data};
+
+/// The book's sections, named in the failures that need them.
+const READ_FOREIGN_KEY: &str = "book/src/associations/index.md#an-association-is-a-foreign-key";
+const READ_ON_DELETE: &str = "book/src/associations/index.md#what-happens-to-the-children-on-delete";
+const READ_INDEX: &str = "book/src/associations/index.md#index-every-foreign-key";
+const READ_IN_RUST: &str = "book/src/associations/index.md#associations-in-rust";
+const READ_JOIN_TABLE: &str = "book/src/associations/index.md#many-to-many-a-join-table";
 
 // ---------------------------------------------------------------------------
 // The schema: foreign keys, their ON DELETE rules, their indexes.
@@ -106,11 +111,12 @@ fn every_association_is_a_foreign_key_with_its_on_delete_rule() {
             Failure::new("reading the foreign keys from pg_constraint after applying migrations/")
                 .expected(format!("{} foreign keys:{}", wanted.len(), indent(&wanted)))
                 .got(format!("{} problem(s):{}", problems.len(), indent(&problems)))
-                .hint(
+                .hint(format!(
                     "An association is a foreign key: write `REFERENCES parent (id) ON DELETE <rule>` after the \
                      column's type in migrations/0001_blog.up.sql. Without it PostgreSQL accepts a post whose \
-                     user does not exist, and deleting a user leaves orphans behind.",
-                )
+                     user does not exist, and deleting a user leaves orphans behind. (Read {READ_FOREIGN_KEY}, \
+                     then {READ_ON_DELETE} for the rules.)"
+                ))
                 .fail();
         }
     });
@@ -136,7 +142,7 @@ fn every_foreign_key_column_has_an_index() {
                 .hint(format!(
                     "PostgreSQL indexes the referenced primary key, never the referencing column. Without an index \
                      on {first}, loading a parent's {table} and every DELETE of a parent scan the whole table. Add \
-                     `CREATE INDEX {table}_{column}_idx ON {table} ({column});`"
+                     `CREATE INDEX {table}_{column}_idx ON {table} ({column});` (Read {READ_INDEX}.)"
                 ))
                 .fail();
         }
@@ -302,509 +308,238 @@ fn deleting_a_post_removes_its_tag_links_and_keeps_the_tags() {
 }
 
 // ---------------------------------------------------------------------------
-// Loading users with their posts: the join.
+// The associations in Rust: belongs-to, has-many, many-to-many.
 // ---------------------------------------------------------------------------
 
 #[test]
-fn users_with_posts_joined_gives_each_user_exactly_their_posts() {
+fn author_of_gives_the_user_who_wrote_the_post() {
     check(async |db| {
-        let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
-        let got = ok("users_with_posts_joined(&pool)", users_with_posts_joined(db.app_pool()).await);
-        // Users without posts are the next check's business.
-        let with_posts =
-            |list: Vec<UserWithPosts>| list.into_iter().filter(|u| !u.posts.is_empty()).collect::<Vec<_>>();
-        compare_users_with_posts(
-            "users_with_posts_joined(&pool)",
-            &with_posts(got),
-            &with_posts(blog.users_with_posts()),
-        );
-    });
-}
-
-#[test]
-fn users_with_posts_joined_keeps_users_who_have_no_posts() {
-    check(async |db| {
-        let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
-        let got = ok("users_with_posts_joined(&pool)", users_with_posts_joined(db.app_pool()).await);
-        expect_childless_kept("users_with_posts_joined(&pool)", &got, &blog.users_with_posts());
-    });
-}
-
-#[test]
-fn users_with_posts_joined_takes_one_statement() {
-    check(async |db| {
-        let blog = Blog::new_in(&db, data::int(40..61) as usize, 3).await;
-        let (got, stmts) = db.wire().during(users_with_posts_joined(db.app_pool())).await;
-        let called = format!("users_with_posts_joined(&pool) with {} users", blog.users.len());
-        ok(&called, got);
-        expect_statements(&called, &stmts, 1..=1, "1 statement: users LEFT JOIN posts", blog.users.len());
-    });
-}
-
-// ---------------------------------------------------------------------------
-// Loading users with their posts: one statement per collection.
-// ---------------------------------------------------------------------------
-
-#[test]
-fn users_with_posts_batched_loads_the_requested_users_with_their_posts() {
-    check(async |db| {
-        let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
-        let ids = blog.some_user_ids();
-        let called = format!("users_with_posts_batched(&pool, &{})", short_list(&ids));
-        let (got, stmts) = db.wire().during(users_with_posts_batched(db.app_pool(), &ids)).await;
-        let got = ok(&called, got);
-        let want: Vec<UserWithPosts> =
-            blog.users_with_posts().into_iter().filter(|u| ids.contains(&u.user.id)).collect();
-        compare_users_with_posts(&called, &got, &want);
-        // The starter's loop already gets this answer; the lesson is to get
-        // it in two statements, so only that earns the point.
-        expect_statements(
-            &called,
-            &stmts,
-            2..=2,
-            "the same answer in 2 statements: the users, then their posts",
-            ids.len(),
-        );
-    });
-}
-
-#[test]
-fn users_with_posts_batched_takes_one_statement_per_collection_not_per_user() {
-    check(async |db| {
-        let blog = Blog::new_in(&db, data::int(40..61) as usize, 3).await;
-        let mut ids: Vec<i64> = blog.users.iter().map(|u| u.id).collect();
-        data_shuffle(&mut ids);
-        let (got, stmts) = db.wire().during(users_with_posts_batched(db.app_pool(), &ids)).await;
-        let called = format!("users_with_posts_batched(&pool, &ids) with {} users", ids.len());
-        ok(&called, got);
-        if stmts.len() == 1 {
-            Failure::new(&called)
-                .expected("2 statements: one for the users, one for all of their posts")
-                .got("1 statement: the one listed under \"your code sent\"")
-                .sent(&stmts)
-                .hint(
-                    "This function practises the other strategy (Sequelize's `separate: true`): a second query \
-                     for the posts, WHERE user_id = ANY($1). The join belongs in users_with_posts_joined.",
-                )
-                .fail();
+        let blog = Blog::new_in(&db, data::int(10..20) as usize, 3).await;
+        let mut posts = blog.posts.clone();
+        data_shuffle(&mut posts);
+        for post in posts.iter().take(4) {
+            let called = format!("author_of(&pool, {})", post.id);
+            let (got, stmts) = db.wire().during(author_of(db.app_pool(), post.id)).await;
+            let got = ok(&called, got);
+            let want = blog.user(post.user_id);
+            if got.as_ref() != Some(&want) {
+                let by_post_id = blog.users.iter().find(|u| u.id == post.id).cloned();
+                let hint = if got == by_post_id {
+                    format!(
+                        "That is what looking up the user whose id is the post's id gives. The association is \
+                         the post's user_id column: follow it, users.id = posts.user_id. (Read {READ_IN_RUST}.)"
+                    )
+                } else if got.is_none() {
+                    format!(
+                        "Post {} exists and was written by user {}: join posts to users on the foreign key. \
+                         (Read {READ_IN_RUST}.)",
+                        post.id, want.id
+                    )
+                } else {
+                    format!("A post belongs to the user its user_id names. (Read {READ_IN_RUST}.)")
+                };
+                Failure::new(&called)
+                    .expected(format!("Some({want:?}): post {} has user_id {}", post.id, post.user_id))
+                    .got(format!("{got:?}"))
+                    .sent(&stmts)
+                    .hint(hint)
+                    .fail();
+            }
+            if stmts.len() != 1 {
+                Failure::new(&called)
+                    .expected("1 statement: posts JOIN users, WHERE the post's id is $1")
+                    .got(format!("{} statements: every one is listed under \"your code sent\"", stmts.len()))
+                    .sent(&stmts)
+                    .hint(format!(
+                        "One round trip is enough: the join follows posts.user_id to the user in the same \
+                         query. (Read {READ_IN_RUST}.)"
+                    ))
+                    .fail();
+            }
         }
-        expect_statements(
-            &called,
-            &stmts,
-            2..=2,
-            "2 statements: one for the users, one for all of their posts",
-            ids.len(),
-        );
     });
 }
 
 #[test]
-fn users_with_posts_batched_fetches_only_the_posts_of_those_users() {
+fn author_of_an_unknown_post_is_none() {
     check(async |db| {
-        let blog = Blog::new_in(&db, data::int(20..40) as usize, 3).await;
-        let ids = blog.some_user_ids();
-        let posts: usize = ids.iter().map(|id| blog.posts_of(*id).len()).sum();
-        let (got, stmts) = db.wire().during(users_with_posts_batched(db.app_pool(), &ids)).await;
-        let called =
-            format!("users_with_posts_batched(&pool, &ids) with {} of the {} users", ids.len(), blog.users.len());
-        ok(&called, got);
-        expect_some_statements(&called, &stmts);
-        let bound = (ids.len() + posts) as u64;
-        if stmts.rows_returned() > bound {
-            Failure::new(&called)
-                .expected(format!("at most {bound} rows over the wire: {} users and their {posts} posts", ids.len()))
-                .got(format!("{} rows, from the statements listed under \"your code sent\"", stmts.rows_returned()))
-                .sent(&stmts)
+        let blog = Blog::new_in(&db, data::int(8..15) as usize, 2).await;
+        let missing = blog.posts.iter().map(|p| p.id).max().unwrap_or(0) + data::int(1..50);
+        let called = format!("author_of(&pool, {missing}) (no post has that id)");
+        match author_of(db.app_pool(), missing).await {
+            Ok(None) => {}
+            Ok(Some(user)) => Failure::new(&called)
+                .expected("Ok(None)")
+                .got(format!("Ok(Some({user:?}))"))
+                .hint("There is no such post, so it has no author: look the user up through the post's row.")
+                .fail(),
+            Err(e) => Failure::new(&called)
+                .expected("Ok(None)")
+                .got(format!("Err({e})"))
                 .hint(
-                    "The database filters far better than Rust does: ask only for the posts of the users you \
-                     loaded, WHERE user_id = ANY($1) with their ids bound as a slice.",
+                    "A post that does not exist is an answer, not an error: fetch_optional gives None where \
+                     fetch_one gives Err(RowNotFound).",
                 )
-                .fail();
+                .fail(),
         }
-        expect_statements(&called, &stmts, 2..=2, "2 statements: the users, then their posts", ids.len());
-    });
-}
-
-// ---------------------------------------------------------------------------
-// Two collections at once: the Cartesian trap.
-// ---------------------------------------------------------------------------
-
-#[test]
-fn users_with_posts_and_comments_loads_both_collections() {
-    check(async |db| {
-        let blog = Blog::new_in(&db, data::int(10..20) as usize, 4).await;
-        let got = ok("users_with_posts_and_comments(&pool)", users_with_posts_and_comments(db.app_pool()).await);
-        compare_users_with_posts_and_comments(
-            "users_with_posts_and_comments(&pool)",
-            &got,
-            &blog.users_with_posts_and_comments(),
-        );
     });
 }
 
 #[test]
-fn users_with_posts_and_comments_sends_no_more_rows_than_it_loads() {
+fn posts_by_gives_a_user_exactly_their_posts_in_id_order() {
     check(async |db| {
-        // Few users, several of them prolific: where a join multiplies.
-        let blog = Blog::new_in(&db, data::int(6..10) as usize, 4).await;
-        let (got, stmts) = db.wire().during(users_with_posts_and_comments(db.app_pool())).await;
-        let called = format!("users_with_posts_and_comments(&pool) with {} users", blog.users.len());
-        ok(&called, got);
-        expect_some_statements(&called, &stmts);
-        let comments = blog.comments.iter().filter(|c| c.user_id.is_some()).count();
-        let bound = (blog.users.len() + blog.posts.len() + comments) as u64;
-        if stmts.rows_returned() > bound {
-            let example = blog.heavy_user();
-            let (p, c) = (blog.posts_of(example.id).len(), blog.comments_by(example.id).len());
+        let blog = Blog::new_in(&db, data::int(10..20) as usize, 3).await;
+        let childless = blog.childless_user();
+        for user in [blog.heavy_user(), childless] {
+            let called = format!("posts_by(&pool, {})", user.id);
+            let got = ok(&called, posts_by(db.app_pool(), user.id).await);
+            let want = blog.posts_of(user.id);
+            if got != want {
+                let got_ids: BTreeSet<i64> = got.iter().map(|p| p.id).collect();
+                let want_ids: BTreeSet<i64> = want.iter().map(|p| p.id).collect();
+                let hint = if got_ids == want_ids {
+                    "The right posts in the wrong order: ORDER BY id.".to_owned()
+                } else if want.is_empty() {
+                    format!("User {} wrote no posts, so the answer is an empty Vec.", user.id)
+                } else {
+                    format!(
+                        "A user has many posts: the rows of posts whose user_id is the user's id, \
+                         WHERE user_id = $1. (Read {READ_IN_RUST}.)"
+                    )
+                };
+                Failure::new(&called)
+                    .expected(format!("{} posts: {:?}", want.len(), want))
+                    .got(format!("{} posts: {:?}", got.len(), got))
+                    .hint(hint)
+                    .fail();
+            }
+        }
+    });
+}
+
+#[test]
+fn tags_of_reads_the_tags_through_the_join_table() {
+    check(async |db| {
+        let blog = Blog::new_in(&db, data::int(10..20) as usize, 3).await;
+        let (tagged, _) = blog.most_tagged_post();
+        // The first post is never tagged.
+        let untagged = blog.posts[0].clone();
+        for post in [tagged, untagged] {
+            let called = format!("tags_of(&pool, {})", post.id);
+            let got = ok(&called, tags_of(db.app_pool(), post.id).await);
+            let want = blog.tags_of(post.id);
+            if got != want {
+                let names = |tags: &[Tag]| tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+                let mut sorted = names(&got);
+                sorted.sort();
+                let hint = if sorted == names(&want) {
+                    "The right tags in the wrong order: ORDER BY the tag's name.".to_owned()
+                } else {
+                    format!(
+                        "A post's tags are the tags rows whose id sits next to the post's id in post_tags: \
+                         post_tags JOIN tags ON tags.id = post_tags.tag_id WHERE post_tags.post_id = $1. \
+                         (Read {READ_JOIN_TABLE}.)"
+                    )
+                };
+                Failure::new(&called)
+                    .expected(format!("post {}'s tags: {:?}", post.id, names(&want)))
+                    .got(format!("{:?}", names(&got)))
+                    .hint(hint)
+                    .fail();
+            }
+        }
+    });
+}
+
+#[test]
+fn tag_post_adds_a_link_once_and_reports_whether_it_was_new() {
+    check(async |db| {
+        let blog = Blog::new_in(&db, data::int(8..15) as usize, 2).await;
+        let post = blog.posts[0].clone();
+        let tag = blog.tags[data::int(0..blog.tags.len() as i64) as usize].clone();
+        let before: i64 = scalar(db.pool(), "SELECT count(*) FROM post_tags WHERE tag_id <> $1", tag.id).await;
+        let count = async || -> i64 {
+            sqlx::query_scalar("SELECT count(*) FROM post_tags WHERE post_id = $1 AND tag_id = $2")
+                .bind(post.id)
+                .bind(tag.id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap_or_else(|e| query_failed("SELECT count(*) FROM post_tags", e))
+        };
+
+        let called = format!("tag_post(&pool, {}, {}) on a post without that tag", post.id, tag.id);
+        let first = ok(&called, tag_post(db.app_pool(), post.id, tag.id).await);
+        let links = count().await;
+        if !first || links != 1 {
             Failure::new(&called)
-                .expected(format!(
-                    "at most {bound} rows over the wire: {} users + {} posts + {comments} comments",
-                    blog.users.len(),
-                    blog.posts.len()
-                ))
-                .got(format!("{} rows, from the statements listed under \"your code sent\"", stmts.rows_returned()))
-                .sent(&stmts)
+                .expected("Ok(true), and one post_tags row for the pair")
+                .got(format!("Ok({first}), and {links} post_tags rows for the pair"))
                 .hint(format!(
-                    "That is a Cartesian blow-up: one join of users to posts AND to comments pairs every post \
-                     with every comment of the same user. User {} alone has {p} posts and {c} comments: {} rows \
-                     for {} things. Load the second collection with a query of its own (WHERE user_id = ANY($1)).",
-                    example.id,
-                    p * c,
-                    p + c
+                    "Tagging a post is one INSERT into the join table: INSERT INTO post_tags (post_id, tag_id) \
+                     VALUES ($1, $2). Report true when it inserted a row. (Read {READ_JOIN_TABLE}.)"
                 ))
                 .fail();
         }
-    });
-}
 
-#[test]
-fn users_with_posts_and_comments_takes_at_most_three_statements() {
-    check(async |db| {
-        let blog = Blog::new_in(&db, data::int(40..61) as usize, 3).await;
-        let (got, stmts) = db.wire().during(users_with_posts_and_comments(db.app_pool())).await;
-        let called = format!("users_with_posts_and_comments(&pool) with {} users", blog.users.len());
-        ok(&called, got);
-        expect_statements(&called, &stmts, 1..=3, "at most 3 statements: users, posts, comments", blog.users.len());
-    });
-}
-
-// ---------------------------------------------------------------------------
-// Filtering parents by a child's column.
-// ---------------------------------------------------------------------------
-
-#[test]
-fn users_with_a_post_tagged_keeps_all_their_posts() {
-    check(async |db| {
-        db.migrate(workbook::exercise::path("migrations")).await;
-        let mut blog = Blog::generate(data::int(20..40) as usize, 3);
-        let tag = blog.tag_some_posts_of_a_heavy_user();
-        blog.insert(&db).await;
-        let called = format!("users_with_a_post_tagged(&pool, {:?})", tag.name);
-        let got = ok(&called, users_with_a_post_tagged(db.app_pool(), &tag.name).await);
-        compare_users_with_posts(&called, &got, &blog.users_with_a_post_tagged(tag.id));
-    });
-}
-
-#[test]
-fn users_with_a_post_tagged_takes_at_most_two_statements() {
-    check(async |db| {
-        db.migrate(workbook::exercise::path("migrations")).await;
-        let mut blog = Blog::generate(data::int(40..61) as usize, 3);
-        let tag = blog.tag_some_posts_of_a_heavy_user();
-        blog.insert(&db).await;
-        let called = format!("users_with_a_post_tagged(&pool, {:?})", tag.name);
-        let (got, stmts) = db.wire().during(users_with_a_post_tagged(db.app_pool(), &tag.name)).await;
-        let found = ok(&called, got).len();
-        expect_statements(&called, &stmts, 1..=2, "at most 2 statements", found);
-    });
-}
-
-// ---------------------------------------------------------------------------
-// Many-to-many: tags through the join table.
-// ---------------------------------------------------------------------------
-
-#[test]
-fn posts_with_tags_loads_tags_through_the_join_table() {
-    check(async |db| {
-        let blog = Blog::new_in(&db, data::int(10..20) as usize, 3).await;
-        let user = blog.heavy_user();
-        let called = format!("posts_with_tags(&pool, {})", user.id);
-        let got = ok(&called, posts_with_tags(db.app_pool(), user.id).await);
-        compare_posts_with_tags(&called, &got, &blog.posts_with_tags(user.id));
-    });
-}
-
-#[test]
-fn posts_with_tags_takes_at_most_two_statements() {
-    check(async |db| {
-        let blog = Blog::new_in(&db, data::int(10..20) as usize, 3).await;
-        let user = blog.heavy_user();
-        let posts = blog.posts_of(user.id).len();
-        let called = format!("posts_with_tags(&pool, {}) for a user with {posts} posts", user.id);
-        let (got, stmts) = db.wire().during(posts_with_tags(db.app_pool(), user.id)).await;
-        ok(&called, got);
-        expect_statements(
-            &called,
-            &stmts,
-            1..=2,
-            "at most 2 statements: the posts, then the tags of all of them",
-            posts,
-        );
-    });
-}
-
-// ---------------------------------------------------------------------------
-// Judging what came back.
-// ---------------------------------------------------------------------------
-
-/// Fails unless the statement count is in `allowed`; `parents` is how many
-/// rows the first query fans out over, to name an N+1 when it is one.
-fn expect_statements(
-    called: &str,
-    stmts: &Traffic,
-    allowed: std::ops::RangeInclusive<usize>,
-    expected: &str,
-    parents: usize,
-) {
-    expect_some_statements(called, stmts);
-    if allowed.contains(&stmts.len()) {
-        return;
-    }
-    let hint = if stmts.len() > parents.max(3) {
-        format!(
-            "This is the N+1 problem: 1 query for the parents, then 1 more for each of the {parents} of them, \
-             so the count grows with the data. Load each collection once for all parents: a JOIN, or a second \
-             query with WHERE parent_id = ANY($1) whose rows you group in Rust."
-        )
-    } else {
-        "Fewer round trips: a JOIN, or one query per collection with WHERE parent_id = ANY($1).".to_owned()
-    };
-    Failure::new(called)
-        .expected(expected)
-        .got(format!("{} statements: every one is listed under \"your code sent\"", stmts.len()))
-        .sent(stmts)
-        .hint(hint)
-        .fail();
-}
-
-/// None at all means the function answered without asking the database
-/// (or asked another one than the pool it was given).
-fn expect_some_statements(called: &str, stmts: &Traffic) {
-    if stmts.is_empty() {
-        Failure::new(called)
-            .expected("to see the statements your code sends")
-            .got("no statements at all")
-            .hint("Run the queries on the pool you are given: the check sees every statement sent through it.")
-            .fail();
-    }
-}
-
-fn compare_users_with_posts(called: &str, got: &[UserWithPosts], want: &[UserWithPosts]) {
-    let got_ids: Vec<i64> = got.iter().map(|u| u.user.id).collect();
-    let want_ids: Vec<i64> = want.iter().map(|u| u.user.id).collect();
-    expect_same_users(called, &got_ids, &want_ids, |id| {
-        want.iter().find(|u| u.user.id == id).is_some_and(|u| u.posts.is_empty())
-    });
-    for (g, w) in got.iter().zip(want) {
-        if g.user != w.user {
-            Failure::new(called).expected(format!("{:?}", w.user)).got(format!("{:?}", g.user)).fail();
+        let called = format!("tag_post(&pool, {}, {}) a second time", post.id, tag.id);
+        let again = tag_post(db.app_pool(), post.id, tag.id).await;
+        let links = count().await;
+        match again {
+            Ok(false) if links == 1 => {}
+            Ok(answer) => Failure::new(&called)
+                .expected("Ok(false), and still one post_tags row for the pair")
+                .got(format!("Ok({answer}), and {links} post_tags rows for the pair"))
+                .hint(
+                    "The second time there is nothing to add. rows_affected() says whether the INSERT \
+                     added a row: 1 the first time, 0 when ON CONFLICT DO NOTHING skipped it.",
+                )
+                .fail(),
+            Err(e) => Failure::new(&called)
+                .expected("Ok(false): the post already has the tag")
+                .got(format!("Err({e})"))
+                .hint(
+                    "The primary key (post_id, tag_id) refuses the same pair twice, which is right, and an \
+                     error, which is not: end the INSERT with ON CONFLICT DO NOTHING and read rows_affected().",
+                )
+                .fail(),
         }
-        expect_same_children(
-            called,
-            &format!("user {}'s posts", w.user.id),
-            &ids(&g.posts, |p| p.id),
-            &ids(&w.posts, |p| p.id),
-            "their posts",
-        );
-        if g.posts != w.posts {
-            Failure::new(called)
-                .expected(format!("user {}'s posts: {:?}", w.user.id, w.posts))
-                .got(format!("{:?}", g.posts))
+        let after: i64 = scalar(db.pool(), "SELECT count(*) FROM post_tags WHERE tag_id <> $1", tag.id).await;
+        if after != before {
+            Failure::new(format!("tag_post(&pool, {}, {}), twice", post.id, tag.id))
+                .expected(format!("the other {before} post_tags rows untouched"))
+                .got(format!("{after} of them left"))
                 .fail();
         }
-    }
-}
-
-fn compare_users_with_posts_and_comments(
-    called: &str,
-    got: &[UserWithPostsAndComments],
-    want: &[UserWithPostsAndComments],
-) {
-    let got_ids: Vec<i64> = got.iter().map(|u| u.user.id).collect();
-    let want_ids: Vec<i64> = want.iter().map(|u| u.user.id).collect();
-    expect_same_users(called, &got_ids, &want_ids, |id| {
-        want.iter().find(|u| u.user.id == id).is_some_and(|u| u.posts.is_empty() || u.comments.is_empty())
     });
-    for (g, w) in got.iter().zip(want) {
-        if g.user != w.user {
-            Failure::new(called).expected(format!("{:?}", w.user)).got(format!("{:?}", g.user)).fail();
-        }
-        let id = w.user.id;
-        expect_same_children(
-            called,
-            &format!("user {id}'s posts"),
-            &ids(&g.posts, |p| p.id),
-            &ids(&w.posts, |p| p.id),
-            "the posts they wrote",
-        );
-        expect_same_children(
-            called,
-            &format!("user {id}'s comments"),
-            &ids(&g.comments, |c| c.id),
-            &ids(&w.comments, |c| c.id),
-            "the comments they wrote, on anyone's posts",
-        );
-        if g.posts != w.posts || g.comments != w.comments {
-            Failure::new(called)
-                .expected(format!("user {id}: posts {:?}, comments {:?}", w.posts, w.comments))
-                .got(format!("posts {:?}, comments {:?}", g.posts, g.comments))
-                .fail();
-        }
-    }
 }
 
-fn compare_posts_with_tags(called: &str, got: &[PostWithTags], want: &[PostWithTags]) {
-    let got_ids: Vec<i64> = got.iter().map(|p| p.post.id).collect();
-    let want_ids: Vec<i64> = want.iter().map(|p| p.post.id).collect();
-    if let Some(missing) = want.iter().find(|w| !got_ids.contains(&w.post.id)) {
-        let hint = if missing.tags.is_empty() {
-            "A post with no tags has no post_tags row to match, so an INNER JOIN drops it. Load the posts first, \
-             then their tags (or LEFT JOIN), and give an untagged post an empty Vec."
-        } else {
-            "Return every post of the user, each exactly once."
-        };
-        Failure::new(called)
-            .expected(format!("posts {want_ids:?}"))
-            .got(format!("posts {got_ids:?}: post {} ({} tags) is missing", missing.post.id, missing.tags.len()))
-            .hint(hint)
-            .fail();
-    }
-    if got_ids != want_ids {
-        Failure::new(called)
-            .expected(format!("posts {want_ids:?}: each once, in id order"))
-            .got(format!("posts {got_ids:?}"))
-            .hint("One entry per post: group the tag rows by post_id, and ORDER BY id.")
-            .fail();
-    }
-    for (g, w) in got.iter().zip(want) {
-        if g.post != w.post {
-            Failure::new(called).expected(format!("{:?}", w.post)).got(format!("{:?}", g.post)).fail();
+#[test]
+fn tag_post_with_a_tag_that_does_not_exist_is_refused() {
+    check(async |db| {
+        let blog = Blog::new_in(&db, data::int(8..15) as usize, 2).await;
+        let post = blog.posts[0].id;
+        let missing = blog.tags.iter().map(|t| t.id).max().unwrap_or(0) + data::int(1..50);
+        let called = format!("tag_post(&pool, {post}, {missing}) (no tag has id {missing})");
+        match tag_post(db.app_pool(), post, missing).await {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {}
+            Err(e) => Failure::new(&called)
+                .expected("the foreign key's error: SQLSTATE 23503, foreign key violation")
+                .got(format!("Err({e})"))
+                .hint("Let the database refuse it: the INSERT alone, with the foreign key on post_tags.tag_id, gives that error.")
+                .fail(),
+            Ok(answer) => {
+                let links: i64 = scalar(db.pool(), "SELECT count(*) FROM post_tags WHERE tag_id = $1", missing).await;
+                Failure::new(&called)
+                    .expected("Err(..): a foreign key violation (SQLSTATE 23503)")
+                    .got(format!("Ok({answer}), and {links} post_tags rows pointing at a tag that does not exist"))
+                    .hint(format!(
+                        "post_tags.tag_id needs REFERENCES tags (id), so that PostgreSQL refuses a link to \
+                         nothing; return the error the INSERT gives. (Read {READ_FOREIGN_KEY}.)"
+                    ))
+                    .fail()
+            }
         }
-        let names = |tags: &[Tag]| tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
-        if g.tags != w.tags {
-            let hint = if sorted(names(&g.tags)) == sorted(names(&w.tags)) {
-                "Right tags, wrong order: ORDER BY the tag's name."
-            } else {
-                "A post's tags are the tags rows whose id appears next to the post's id in post_tags."
-            };
-            Failure::new(called)
-                .expected(format!("post {}'s tags: {:?}", w.post.id, names(&w.tags)))
-                .got(format!("{:?}", names(&g.tags)))
-                .hint(hint)
-                .fail();
-        }
-    }
-}
-
-/// Users: none missing (naming the INNER JOIN when the missing one has no
-/// children), none extra, none twice, in id order.
-fn expect_same_users(called: &str, got: &[i64], want: &[i64], childless: impl Fn(i64) -> bool) {
-    let mut seen = BTreeMap::new();
-    for id in got {
-        *seen.entry(*id).or_insert(0) += 1;
-    }
-    if let Some((id, n)) = seen.iter().find(|(_, n)| **n > 1) {
-        Failure::new(called)
-            .expected(format!("each user once: {}", short_list(want)))
-            .got(format!("user {id} {n} times"))
-            .hint("A join repeats the user on every row it matches: fold consecutive rows of the same user into one entry.")
-            .fail();
-    }
-    if let Some(missing) = want.iter().find(|id| !seen.contains_key(id)) {
-        let hint = if childless(*missing) {
-            "That user has no children to match, and an INNER JOIN keeps only rows with a match on both sides. \
-             Use LEFT JOIN (the child's columns come back NULL), or load the children with a second query."
-        } else {
-            "Every user the function is asked about must come back."
-        };
-        Failure::new(called)
-            .expected(format!("users {}", short_list(want)))
-            .got(format!("users {}: user {missing} is missing", short_list(got)))
-            .hint(hint)
-            .fail();
-    }
-    if let Some(extra) = got.iter().find(|id| !want.contains(id)) {
-        Failure::new(called)
-            .expected(format!("users {}", short_list(want)))
-            .got(format!("users {}: user {extra} should not be there", short_list(got)))
-            .fail();
-    }
-    if got != want {
-        Failure::new(called)
-            .expected(format!("users in id order: {}", short_list(want)))
-            .got(short_list(got))
-            .hint("ORDER BY the user's id; a HashMap forgets the order, so keep a Vec.")
-            .fail();
-    }
-}
-
-/// One user's collection: same ids, each once, in id order; with the
-/// mistakes that produce each difference named.
-fn expect_same_children(called: &str, what: &str, got: &[i64], want: &[i64], meaning: &str) {
-    if got == want {
-        return;
-    }
-    let got_set: BTreeSet<i64> = got.iter().copied().collect();
-    let want_set: BTreeSet<i64> = want.iter().copied().collect();
-    let hint = if got_set == want_set && got.len() > want.len() {
-        "Each child once: a join of two collections repeats each one for every row of the other (the \
-         Cartesian trap). Load the second collection with a query of its own."
-            .to_owned()
-    } else if got_set == want_set {
-        "The right ones in the wrong order: ORDER BY id.".to_owned()
-    } else if got_set.is_subset(&want_set) {
-        format!(
-            "Some are missing. If you filtered on a child's column (a tag), that filter picks which users \
-             qualify; it must not trim their collection. Put it in WHERE EXISTS (…) and load {meaning} unfiltered."
-        )
-    } else {
-        format!("This collection holds {meaning}: match on the right foreign key column.")
-    };
-    Failure::new(called).expected(format!("{what}: {}", short_list(want))).got(short_list(got)).hint(hint).fail();
-}
-
-fn expect_childless_kept(called: &str, got: &[UserWithPosts], want: &[UserWithPosts]) {
-    let childless: Vec<&UserWithPosts> = want.iter().filter(|u| u.posts.is_empty()).collect();
-    let missing: Vec<&&UserWithPosts> =
-        childless.iter().filter(|w| !got.iter().any(|g| g.user.id == w.user.id)).collect();
-    if let Some(first) = missing.first() {
-        Failure::new(called)
-            .expected(format!("all {} users, including the {} who have no posts yet", want.len(), childless.len()))
-            .got(format!(
-                "{} users; {} of those without posts are missing, e.g. user {} ({})",
-                got.len(),
-                missing.len(),
-                first.user.id,
-                first.user.name
-            ))
-            .hint(
-                "An INNER JOIN keeps only users with at least one matching post. LEFT JOIN keeps every user, \
-                 with NULL in the post's columns where there is none: read those as Option and give that user \
-                 an empty Vec.",
-            )
-            .fail();
-    }
-    for w in childless {
-        if let Some(g) = got.iter().find(|g| g.user.id == w.user.id)
-            && !g.posts.is_empty()
-        {
-            Failure::new(called)
-                .expected(format!("user {} with no posts", w.user.id))
-                .got(format!("posts {:?}", ids(&g.posts, |p| p.id)))
-                .hint("Join posts ON posts.user_id = users.id, and skip the row's post when its id is NULL.")
-                .fail();
-        }
-    }
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -906,25 +641,6 @@ impl Blog {
         comment
     }
 
-    /// Makes one tag the filter of a check: on one post of a heavy user
-    /// and not on their last post (so filtering must not trim their
-    /// posts), and on nothing of one other heavy user's.
-    fn tag_some_posts_of_a_heavy_user(&mut self) -> Tag {
-        let tag = self.tags[data::int(0..self.tags.len() as i64) as usize].clone();
-        let user = self.heavy[0];
-        let posts: Vec<i64> = self.posts_of(user).iter().map(|p| p.id).collect();
-        let last = *posts.last().expect("heavy users have posts");
-        self.links.retain(|&(p, t)| !(t == tag.id && p == last));
-        if !self.links.contains(&(posts[0], tag.id)) {
-            self.links.push((posts[0], tag.id));
-        }
-        if let Some(&spared) = self.heavy.get(1) {
-            let theirs: Vec<i64> = self.posts_of(spared).iter().map(|p| p.id).collect();
-            self.links.retain(|&(p, t)| !(t == tag.id && theirs.contains(&p)));
-        }
-        tag
-    }
-
     async fn insert(&self, db: &Db) {
         let pool = db.pool();
         let run = async |table: &str, q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>| {
@@ -992,48 +708,18 @@ impl Blog {
         posts
     }
 
-    fn comments_by(&self, user_id: i64) -> Vec<Comment> {
-        let mut comments: Vec<Comment> = self.comments.iter().filter(|c| c.user_id == Some(user_id)).cloned().collect();
-        comments.sort_by_key(|c| c.id);
-        comments
-    }
-
     fn tags_of(&self, post_id: i64) -> Vec<Tag> {
         let mut tags: Vec<Tag> = self.tags.iter().filter(|t| self.links.contains(&(post_id, t.id))).cloned().collect();
         tags.sort_by(|a, b| a.name.cmp(&b.name));
         tags
     }
 
-    fn sorted_users(&self) -> Vec<User> {
-        let mut users = self.users.clone();
-        users.sort_by_key(|u| u.id);
-        users
+    fn user(&self, id: i64) -> User {
+        self.users.iter().find(|u| u.id == id).cloned().expect("the user exists")
     }
 
-    fn users_with_posts(&self) -> Vec<UserWithPosts> {
-        self.sorted_users().into_iter().map(|user| UserWithPosts { posts: self.posts_of(user.id), user }).collect()
-    }
-
-    fn users_with_posts_and_comments(&self) -> Vec<UserWithPostsAndComments> {
-        self.sorted_users()
-            .into_iter()
-            .map(|user| UserWithPostsAndComments {
-                posts: self.posts_of(user.id),
-                comments: self.comments_by(user.id),
-                user,
-            })
-            .collect()
-    }
-
-    fn users_with_a_post_tagged(&self, tag_id: i64) -> Vec<UserWithPosts> {
-        self.users_with_posts()
-            .into_iter()
-            .filter(|u| u.posts.iter().any(|p| self.links.contains(&(p.id, tag_id))))
-            .collect()
-    }
-
-    fn posts_with_tags(&self, user_id: i64) -> Vec<PostWithTags> {
-        self.posts_of(user_id).into_iter().map(|post| PostWithTags { tags: self.tags_of(post.id), post }).collect()
+    fn childless_user(&self) -> User {
+        self.users.iter().find(|u| self.posts_of(u.id).is_empty()).cloned().expect("some users have no posts")
     }
 
     fn heavy_user(&self) -> User {
@@ -1048,23 +734,6 @@ impl Blog {
             .find(|u| u.id != not && !self.posts_of(u.id).is_empty())
             .cloned()
             .expect("more than one user has posts")
-    }
-
-    /// About half of the users, in random order: at least one without posts
-    /// and one heavy user among them.
-    fn some_user_ids(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self.users.iter().filter(|_| data::int(0..2) == 0).map(|u| u.id).collect();
-        let childless = self.users.iter().find(|u| self.posts_of(u.id).is_empty()).expect("some users have no posts");
-        for id in [childless.id, self.heavy[0]] {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        if ids.len() == self.users.len() {
-            ids.retain(|id| *id != self.heavy[1]);
-        }
-        data_shuffle(&mut ids);
-        ids
     }
 
     fn most_used_tag(&self) -> (Tag, usize) {
@@ -1185,24 +854,6 @@ fn query_failed(what: &str, e: sqlx::Error) -> ! {
 
 fn ok<T>(called: &str, result: Result<T, sqlx::Error>) -> T {
     result.unwrap_or_else(|e| Failure::new(called).expected("Ok(..)").got(format!("Err({e})")).fail())
-}
-
-fn ids<T>(items: &[T], id: impl Fn(&T) -> i64) -> Vec<i64> {
-    items.iter().map(id).collect()
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-/// `[1, 2, 3]`, cut short after a dozen.
-fn short_list(ids: &[i64]) -> String {
-    if ids.len() <= 12 {
-        return format!("{ids:?}");
-    }
-    let head: Vec<String> = ids[..12].iter().map(i64::to_string).collect();
-    format!("[{}, … {} more]", head.join(", "), ids.len() - 12)
 }
 
 fn indent(lines: &[String]) -> String {

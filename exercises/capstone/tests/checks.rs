@@ -110,7 +110,7 @@ fn the_rename_is_an_expand_then_a_contract_that_keeps_every_row() {
                     Failure::new(format!("the courses table after migration {version} (the expand step)"))
                         .expected("title filled in from name on every existing row")
                         .got(format!("{unfilled} of {} rows with a title that is not their name", names.len()))
-                        .hint(revisit(5, "expand = add the column, then UPDATE courses SET title = name"))
+                        .hint(revisit(5, "the expand step adds the new column and also fills it in from the old one on every row already there"))
                         .fail();
                 }
                 // The old version is still running mid-deploy, and writes

@@ -173,7 +173,7 @@ fn step_2_adds_plan_to_a_table_that_already_has_rows() {
             Failure::new("the column members.plan after 2_add_plan")
                 .expected("NOT NULL: every member has a plan")
                 .got("nullable")
-                .hint("After the UPDATE that fills it in: ALTER TABLE members ALTER COLUMN plan SET NOT NULL.")
+                .hint("Nullable is the right first step on a full table, but it is only the first: once every row has a plan, the column must refuse NULL for the rows still to come (book/src/evolving_schema/index.md#adding-a-not-null-column-to-a-full-table).")
                 .fail();
         }
         let got: Vec<(String, Option<String>)> = sqlx::query_as("SELECT email, plan FROM members ORDER BY id")
@@ -187,8 +187,9 @@ fn step_2_adds_plan_to_a_table_that_already_has_rows() {
                     .expected(format!("{want:?}: the member was there before the migration, with that email"))
                     .got(format!("{plan:?}"))
                     .hint(
-                        "Fill in the existing rows from their data: UPDATE members SET plan = CASE WHEN email LIKE \
-                         '%@campus.example' THEN 'campus' ELSE 'free' END.",
+                        "The rows that were there before the migration need a plan worked out from what they \
+                         already hold (their email), not a blanket default: the migration fills them in itself \
+                         (book/src/evolving_schema/index.md#adding-a-not-null-column-to-a-full-table).",
                     )
                     .fail();
             }
@@ -248,7 +249,7 @@ fn step_3_lets_old_and_new_code_read_every_name() {
                 Ok(got) => Failure::new(format!("{who}, after 3_expand_display_name"))
                     .expected(format!("{want:?}"))
                     .got(format!("{got:?}"))
-                    .hint("Copy the names across when you add the column: UPDATE members SET display_name = fullname.")
+                    .hint("The new column starts empty in every existing row: the expand step must copy each member's name into it, or new code reads NULL (book/src/evolving_schema/index.md#renaming-a-column-without-breaking-anyone).")
                     .fail(),
                 Err(e) => Failure::new(format!("{who}, after 3_expand_display_name"))
                     .expected("every member's name: old code and new code both run during the switch")
@@ -452,7 +453,7 @@ fn step_5_indexes_display_name() {
             Failure::new("the indexes on members after 5_index_display_name")
                 .expected("a valid index on members (display_name)")
                 .got(format!("{all:?}"))
-                .hint("CREATE INDEX CONCURRENTLY members_display_name_idx ON members (display_name);")
+                .hint("Step 5 must leave a usable index on display_name. An index built CONCURRENTLY that failed stays behind marked invalid, and the planner never uses it (book/src/evolving_schema/index.md#indexes-that-do-not-stop-writes).")
                 .fail();
         }
     });
@@ -493,7 +494,7 @@ fn step_5_does_not_block_writes_while_it_builds() {
                 match waiting {
                     None => break,
                     Some(Some(kind)) if kind == "Lock" => break,
-                    _ => tokio::time::sleep(Duration::from_millis(40)).await,
+                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
                 }
             }
             // Meanwhile, the application goes on signing members up.
@@ -536,7 +537,7 @@ fn step_5_does_not_block_writes_while_it_builds() {
             Failure::new("the indexes on members after 5_index_display_name")
                 .expected("a valid index on members (display_name)")
                 .got("none")
-                .hint("Write 5_index_display_name.up.sql: `-- no-transaction`, then CREATE INDEX CONCURRENTLY.")
+                .hint("Step 5 has not made an index on display_name yet. It is built on a live table, so it must not take the lock that stops writes, and a migration that runs that way cannot run inside a transaction (book/src/evolving_schema/index.md#indexes-that-do-not-stop-writes).")
                 .fail();
         }
     });

@@ -41,7 +41,7 @@ fn create_user_stores_a_hash_that_verifies_and_never_sends_the_password() {
             Failure::new(&called)
                 .expected("the user as stored in the table")
                 .got(format!("returned {made:?}; the table holds {stored:?}"))
-                .hint("INSERT ... RETURNING id, team_id, email, name, password_hash, created_at, updated_at.")
+                .hint("What create_user returns must be the row the database stored, ids and timestamps included: those are made by the database, so they can only come back from it, in the same statement that inserts the row (book/src/student_directory/index.md#create-insert--returning).")
                 .sent(&sent)
                 .fail();
         }
@@ -115,7 +115,7 @@ fn update_rehashes_only_when_the_password_changes() {
             _ => Failure::new(&called)
                 .expected("Ok(Some(the user with the new name)), as stored in the table")
                 .got(format!("returned {got:?}; the table holds {stored:?}"))
-                .hint("UPDATE users SET name = coalesce($3, name), ... RETURNING the row.")
+                .hint("A field left out of the changes (None) keeps its stored value, a field given replaces it, and the user returned is the row as the UPDATE left it, not one rebuilt in Rust (book/src/hooks_audit/index.md#one-hook-for-every-path).")
                 .sent(&sent)
                 .fail(),
         }

@@ -639,7 +639,7 @@ fn place_order_sells_stock_in_one_transaction() {
             Failure::new(&called)
                 .expected(format!("{want:?}, that order in orders, and {} left in products", stock - quantity))
                 .got(format!("{order:?}; orders row {row:?}; products.stock = {left}"))
-                .hint("INSERT the order RETURNING id, then UPDATE products SET stock = stock - $2 RETURNING stock.")
+                .hint("A sale is two writes that belong together: the order row, and the product's stock reduced by the quantity sold, computed by the database from the stock it holds (not from a value read earlier), both in the one transaction (book/src/pooling/index.md#leaks-connections-that-do-not-come-back).")
                 .sent(&sent)
                 .fail();
         }

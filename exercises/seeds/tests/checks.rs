@@ -133,7 +133,7 @@ fn seeding_creates_the_default_cohorts() {
                 None => Failure::new(format!("SELECT * FROM cohorts WHERE code = '{code}' after seed up"))
                     .expected(format!("one row: the cohort {code:?} named {name:?}"))
                     .got("no row")
-                    .hint("Write the INSERT in seeds/1_default_cohorts.up.sql: INSERT INTO cohorts (code, name) VALUES ...")
+                    .hint("seed up ran, but this cohort is not in the table: seeds/1_default_cohorts.up.sql must insert every cohort its comment lists, with exactly that code and name (book/src/seeds/index.md#the-seeds-directory).")
                     .fail(),
             }
         }

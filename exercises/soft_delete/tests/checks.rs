@@ -83,9 +83,9 @@ fn email_is_unique_among_live_members_only_in_the_catalog() {
                 )
                 .got(format!("{} problem(s):{}", problems.len(), indent(&problems)))
                 .hint(
-                    "In migrations/0001_members.up.sql: add `deleted_at timestamptz` to members, take UNIQUE off \
-                     email, and add `CREATE UNIQUE INDEX members_email_live_key ON members (email) WHERE deleted_at \
-                     IS NULL;` (book: Soft deletes, \"Unique among the living\").",
+                    "The table needs a nullable deleted_at timestamptz, and email must be unique among live \
+                     members only: a plain UNIQUE counts deleted rows too, so it goes, and an index that only \
+                     covers live rows takes its place (book/src/soft_delete/index.md#unique-among-the-living).",
                 )
                 .fail();
         }
@@ -256,7 +256,7 @@ fn count_counts_the_live_members_in_the_database() {
             Failure::new(&called)
                 .expected("the database to count: one statement, one row back")
                 .got(format!("{} rows came back, counted in Rust", sent.rows_returned()))
-                .hint("Let PostgreSQL count: query_scalar(\"SELECT count(*) FROM members WHERE ...\"). Sending every row to count them costs the whole table's worth of traffic.")
+                .hint("Counting is the database's work: ask it for the number and one row comes back. Sending every row to count them costs the whole table's worth of traffic (book/src/soft_delete/index.md#the-default-scope).")
                 .sent(&sent)
                 .fail();
         }
@@ -331,7 +331,7 @@ fn delete_sets_deleted_at_and_keeps_the_row() {
                     show_time(Some(after))
                 ))
                 .got(format!("{row:?}"))
-                .hint("UPDATE members SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL. Let the database's clock say when.")
+                .hint("delete marks the row and keeps it: deleted_at gets the time of the delete from the database's clock, and a member already deleted keeps the time it had (book/src/soft_delete/index.md#a-row-that-says-when-it-was-deleted).")
                 .sent(&sent)
                 .fail();
         }
@@ -406,7 +406,7 @@ fn restore_brings_a_deleted_member_back() {
             other => Failure::new(&called)
                 .expected(format!("Ok(Some({want:?}))"))
                 .got(format!("{other:?}"))
-                .hint("UPDATE members SET deleted_at = NULL WHERE id = $1 RETURNING the five columns.")
+                .hint("Restoring is undoing the mark: the row is still there, so clear its deleted_at and hand back the member as it is now stored (book/src/soft_delete/index.md#restore-and-the-email-someone-took-meanwhile).")
                 .sent(&sent)
                 .fail(),
         }
@@ -847,9 +847,9 @@ impl Club {
                         )
                         .got(d.message().to_owned())
                         .hint(format!(
-                            "{} counts deleted rows too. Take UNIQUE off email and add a partial unique index: \
-                             CREATE UNIQUE INDEX members_email_live_key ON members (email) WHERE deleted_at IS NULL; \
-                             (book: Soft deletes, \"Unique among the living\").",
+                            "{} counts deleted rows too, so a deleted member blocks their email for ever. \
+                             Uniqueness should cover live rows only, which a partial index can say \
+                             (book/src/soft_delete/index.md#unique-among-the-living).",
                             d.constraint().unwrap_or("a unique constraint on email")
                         ))
                         .fail();

@@ -229,7 +229,7 @@ fn update_changes_the_fields_and_bumps_updated_at() {
             Failure::new(&called)
                 .expected("Some(the updated student)")
                 .got("None, but a student with that id exists")
-                .hint("Use UPDATE ... WHERE id = $1 RETURNING ... with fetch_optional.")
+                .hint("That student exists, so update must find it and hand back the row as the UPDATE left it; None is only for an id that is not in the table (book/src/student_directory/index.md#update-update--returning).")
                 .fail()
         };
         let now = db_now(&db).await;

@@ -459,10 +459,14 @@ fn opposite_transfers_at_the_same_moment_do_not_deadlock() {
 }
 
 #[test]
-fn hundreds_of_concurrent_transfers_keep_the_total_and_never_overdraw() {
+fn dozens_of_concurrent_transfers_keep_the_total_and_never_overdraw() {
     check(async |db| {
         let accounts = bank(&db, households(data::int(6..10) as usize, 1)).await;
-        let n = data::int(200..221) as usize;
+        // Eight or more waves of the app pool's five connections over a
+        // handful of accounts: most transfers meet another on a row. The
+        // races themselves are forced by the checks above; this one proves
+        // the whole under load, so it needs no more load than that.
+        let n = data::int(40..49) as usize;
         let plan: Vec<(i64, i64, i64)> = (0..n)
             .map(|_| {
                 let (f, t) = two(&accounts);

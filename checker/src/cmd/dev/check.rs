@@ -1,6 +1,7 @@
 //! `checker dev check [EX...]`: prove the course (see [`crate::audit`]):
 //! a line per exercise as its starter and solution run, then every
-//! problem found.
+//! problem found (each check without a book section among them: the
+//! starter's run names the checks).
 
 use colored::Colorize;
 
@@ -49,6 +50,10 @@ async fn prove(
         let starter = session.run_in_place(ex, events).await?;
         if let Some(p) = audit::starter_problem(&starter) {
             problems.push(format!("{}: the starter {p}", ex.slug));
+        }
+        if !starter.checks.is_empty() {
+            let names: Vec<String> = starter.checks.iter().map(|c| c.name.clone()).collect();
+            problems.extend(crate::book::coverage_problems(ex, &names));
         }
         let solution_dir = session.course.solution_dir(ex);
         let subject = crate::events::Subject::Solution;

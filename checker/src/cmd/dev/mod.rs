@@ -16,7 +16,7 @@ pub async fn execute(session: &Session, cmd: &DevCommand) -> anyhow::Result<Code
         DevCommand::Try { exercise, dir, over_solution, format } => {
             try_answer::execute(session, exercise, dir, *over_solution, *format).await
         }
-        DevCommand::Bench { saves, exercise } => bench::execute(session, *saves, exercise).await,
+        DevCommand::Bench { saves, exercises } => bench::execute(session, *saves, exercises).await,
         DevCommand::New { slug, title } => new::execute(session, slug, title.as_deref()),
         DevCommand::Edition { out, classroom } => {
             let n = crate::edition::write(&session.course, out, *classroom)?;
