@@ -5,6 +5,9 @@
 # build and check one exercise set alone, for comparison.
 #
 #   checker/bench/grade.sh [N]      (default 30; run from anywhere)
+#   GRADE_FLAGS=--no-sandbox checker/bench/grade.sh [N]
+#                                   (the same without the sandbox, to
+#                                   compare what it costs)
 #
 # Needs GNU time (/usr/bin/time) for peak memory.
 set -euo pipefail
@@ -34,7 +37,7 @@ secs() { date +%s.%N; }
 
 # Warm up: the course's own build, so dependencies are compiled before timing.
 make_class "$work/warm" 1
-"$checker" grade "$work/warm" --out "$work/warm-out" >/dev/null 2>&1
+"$checker" grade "$work/warm" --out "$work/warm-out" ${GRADE_FLAGS:-} >/dev/null 2>&1
 
 echo "== one exercise set alone (dev try of each solution, warm)"
 t0=$(secs)
@@ -44,7 +47,7 @@ printf 'one set alone: %.1f s\n' "$alone"
 
 run() { # $1: count -> prints wall seconds and peak KiB
     make_class "$work/class$1" "$1"
-    /usr/bin/time -f '%e %M' -o "$work/time$1" "$checker" grade "$work/class$1" --out "$work/out$1" --jobs 2 >/dev/null 2>"$work/log$1"
+    /usr/bin/time -f '%e %M' -o "$work/time$1" "$checker" grade "$work/class$1" --out "$work/out$1" --jobs 2 ${GRADE_FLAGS:-} >/dev/null 2>"$work/log$1"
     cat "$work/time$1"
 }
 
@@ -56,4 +59,5 @@ read -r tn mn < <(run "$N")
 printf 'wall %.1f s, peak RSS of the largest process %d MiB\n' "$tn" $((mn / 1024))
 per=$(echo "($tn - $t1) / ($N - 1)" | bc -l)
 printf 'per submission beyond the first: %.1f s (%.2fx one set alone)\n' "$per" "$(echo "$per / $alone" | bc -l)"
+head -1 "$work/log$N"
 head -3 "$work/out$N/grades.csv"

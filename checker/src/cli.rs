@@ -199,6 +199,13 @@ pub struct GradeArgs {
     /// Seconds each exercise of a submission may take.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+    /// Run the submissions' code without the sandbox (to measure what it
+    /// costs); grading says so on its first line and in grades.json.
+    #[arg(long, conflicts_with = "require_sandbox")]
+    pub no_sandbox: bool,
+    /// Refuse to grade where the machine offers no sandbox (Landlock).
+    #[arg(long)]
+    pub require_sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +240,16 @@ pub enum DevCommand {
         /// Saves to time per exercise (the median is shown).
         #[arg(long, default_value_t = 5)]
         saves: usize,
+    },
+    /// Write the student edition of the course into OUT: everything but
+    /// solutions/ (and build output, .git, local state), ready to be a
+    /// GitHub Classroom template repository or a zip.
+    Edition {
+        out: PathBuf,
+        /// Put the GitHub Classroom grading workflow in
+        /// .github/workflows/classroom.yml.
+        #[arg(long)]
+        classroom: bool,
     },
     /// Scaffold a new exercise: crate, solution, book section, info.toml entry.
     New {

@@ -127,6 +127,11 @@ impl Course {
         self.root.join("exercises").join(&ex.slug)
     }
 
+    /// Whether this copy holds the answers (the student edition does not).
+    pub fn has_solutions(&self) -> bool {
+        self.root.join("solutions").is_dir()
+    }
+
     pub fn solution_dir(&self, ex: &Exercise) -> PathBuf {
         self.root.join("solutions").join(&ex.slug)
     }

@@ -61,7 +61,7 @@ pub enum Event {
     /// The whole run is over: every check, and how the run ended.
     RunFinished { subject: Subject, run: Box<ExerciseRun> },
     /// Grading begins.
-    GradingStarted { submissions: usize, exercises: usize, server: String, jobs: usize },
+    GradingStarted { submissions: usize, exercises: usize, server: String, jobs: usize, sandbox: SandboxState },
     /// A submission is being graded.
     SubmissionStarted { student: String },
     /// A submission has its grade.
@@ -132,4 +132,11 @@ pub async fn drive<T>(reporter: &mut dyn Reporter, work: impl AsyncFnOnce(Events
         first_error
     };
     tokio::join!(produce, consume)
+}
+
+/// Whether grading sandboxes the submissions' code, and how (or why not).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SandboxState {
+    pub on: bool,
+    pub detail: String,
 }

@@ -92,9 +92,11 @@ fn grade_code(e: &GradeError) -> Code {
         | GradeError::SameStudent { .. } => Code::Usage,
         GradeError::Course(e) => classify(e).unwrap_or(Code::Environment),
         GradeError::Run(e) => classify(e).unwrap_or(Code::Environment),
-        GradeError::CourseDoesNotBuild { .. } | GradeError::Io { .. } | GradeError::Db(_) | GradeError::Task(_) => {
-            Code::Environment
-        }
+        GradeError::CourseDoesNotBuild { .. }
+        | GradeError::NoSandbox(_)
+        | GradeError::Io { .. }
+        | GradeError::Db(_)
+        | GradeError::Task(_) => Code::Environment,
     }
 }
 

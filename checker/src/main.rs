@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     if args.next().is_some_and(|a| a == spawn::TRAMPOLINE) {
         // Starting a check process (see runner::spawn): exec() only returns on failure.
         let error = spawn::trampoline(args.collect());
-        eprintln!("error: could not start the check binary: {error}");
+        eprintln!("{}{error}", spawn::START_FAILED);
         return ExitCode::from(Code::Environment as u8);
     }
     if args_are(watchdog::WATCHDOG) {

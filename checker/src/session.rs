@@ -161,6 +161,7 @@ impl Session {
             output_cap: limits::OUTPUT_CAP,
             color: self.color,
             env: Vec::new(),
+            sandbox: None,
         })
     }
 

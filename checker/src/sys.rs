@@ -81,6 +81,95 @@ impl Drop for GroupGuard {
     }
 }
 
+/// When stdin is a pipe (the verdict pipe the checker handed over), moves
+/// it to a new descriptor that survives `exec` and puts `/dev/null` on
+/// stdin; returns the new descriptor's number. The descriptor is kept
+/// open on purpose (forgotten, not closed): the program `exec`'d next
+/// inherits it.
+pub fn move_stdin_pipe() -> std::io::Result<Option<i32>> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let stdin = rustix::stdio::stdin();
+    let stat = rustix::fs::fstat(stdin)?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::Fifo {
+        return Ok(None);
+    }
+    // dup() clears close-on-exec on the copy.
+    let copy = rustix::io::dup(stdin)?;
+    let null = std::fs::File::open("/dev/null")?;
+    rustix::stdio::dup2_stdin(null.as_fd())?;
+    let raw = copy.as_raw_fd();
+    std::mem::forget(copy);
+    Ok(Some(raw))
+}
+
+/// The processes on this machine, with their parent and real uid (from
+/// `/proc`; empty elsewhere).
+fn processes() -> Vec<(u32, u32, u32)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
+        let field = |name: &str| {
+            status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok())
+        };
+        if let (Some(ppid), Some(uid)) = (field("PPid:"), field("Uid:")) {
+            found.push((pid, ppid, uid));
+        }
+    }
+    found
+}
+
+/// The pids whose parent is `parent`.
+pub fn children_of(parent: u32) -> Vec<u32> {
+    processes().into_iter().filter(|p| p.1 == parent).map(|p| p.0).collect()
+}
+
+/// Kills every process running as `uid` (a sandbox's own uid), however
+/// it left its process group, until none is left.
+pub fn kill_uid(uid: u32) {
+    for _ in 0..50 {
+        let left: Vec<u32> = processes().into_iter().filter(|p| p.2 == uid).map(|p| p.0).collect();
+        if left.is_empty() {
+            return;
+        }
+        for pid in left {
+            signal(pid, Signal::KILL);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Makes this process the reaper of its orphaned descendants: a process
+/// a check started, that left its group and whose parent died, becomes
+/// our child instead of init's, so [`kill_orphans`] can find it.
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    {
+        let me = rustix::process::getpid();
+        let _ = rustix::process::set_child_subreaper(Some(me));
+    }
+}
+
+/// Kills and reaps every child of ours whose pid is not in `ours` (the
+/// processes we started and still wait for): descendants that outlived
+/// the process that started them.
+pub fn kill_orphans(ours: &dyn Fn(u32) -> bool) {
+    let me = std::process::id();
+    for _ in 0..50 {
+        let orphans: Vec<u32> = processes().into_iter().filter(|p| p.1 == me && !ours(p.0)).map(|p| p.0).collect();
+        if orphans.is_empty() {
+            return;
+        }
+        for pid in orphans {
+            signal(pid, Signal::KILL);
+            if let Some(p) = self::pid(pid) {
+                let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
+            }
+        }
+    }
+}
+
 /// The effective user id of this process.
 pub fn effective_uid() -> u32 {
     rustix::process::geteuid().as_raw()

@@ -2,8 +2,8 @@
 //! submissions: a solved one, the untouched starter, one that edited its
 //! checks and added a build script and a dependency, one that does not
 //! compile, one that hangs, one that spins, one that floods its output, one
-//! that allocates past the memory limit, and one that tries to drop every
-//! database on the server. Each gets what it
+//! that allocates past the memory limit, one that tries to drop every
+//! database on the server, and one that prints a passing run and exits. Each gets what it
 //! earned; the solved one gets everything, every time.
 
 use crate::common;
@@ -78,6 +78,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
     submission(c, "g_spins", Some(fixture_src("spins")));
     submission(c, "h_floods", Some(fixture_src("floods")));
     submission(c, "i_hogs", Some(fixture_src("hogs_memory")));
+    submission(c, "j_forges", Some(fixture_src("forges_passes")));
     let roster_dir = tempfile::tempdir().unwrap();
     let roster = roster_dir.path().join("roster.csv");
     std::fs::write(&roster, "folder,student\nb_solved,ada@uni.example\n").unwrap();
@@ -113,6 +114,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
     assert!(points("f_hangs") < max && points("g_spins") < max && points("h_floods") < max, "{g:?}");
     assert!(points("f_hangs") > 0, "a hanging check costs only that check: {g:?}");
     assert!(points("i_hogs") < max && points("i_hogs") > 0, "running out of memory costs only that check: {g:?}");
+    assert_eq!(points("j_forges"), 0, "printing `test ... ok` and exiting earns nothing: {g:?}");
 
     let feedback = read(&out.join("feedback/d_cheater.md"));
     for f in ["exercises/connect/tests/checks.rs", "exercises/connect/build.rs", "exercises/connect/Cargo.toml"] {
@@ -124,6 +126,8 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
     assert!(read(&out.join("feedback/f_hangs.md")).contains("time limit"));
     assert!(read(&out.join("feedback/h_floods.md")).contains("KiB"));
     assert!(read(&out.join("feedback/i_hogs.md")).contains("ran out of memory (its limit is 256 MiB)"));
+    let forger = read(&out.join("feedback/j_forges.md"));
+    assert!(forger.contains("the check harness never reported it"), "names what was refused:\n{forger}");
 
     // Gradescope: the documented fields, and scores that add up.
     let gs: serde_json::Value = serde_json::from_str(&read(&out.join("gradescope/c_starter/results.json"))).unwrap();

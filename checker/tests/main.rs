@@ -14,6 +14,7 @@ mod common;
 mod course;
 mod embedded;
 mod grade;
+mod hostile;
 mod migrate;
 mod mistakes;
 mod sandbox;

@@ -180,6 +180,7 @@ pub async fn timed_checks(
         executable: exe,
         crate_dir: crate_dir.to_path_buf(),
         db,
+        sandbox: None,
         db_prefix: session.new_prefix(),
         time_limit: limits::run_time_limit(ex),
         check_time_limit: limits::check_time_limit(),

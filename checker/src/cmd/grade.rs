@@ -24,6 +24,8 @@ pub async fn execute(session: &Session, args: &GradeArgs) -> anyhow::Result<Code
         only: args.only.clone(),
         jobs: args.jobs,
         timeout: Duration::from_secs(args.timeout),
+        sandbox: !args.no_sandbox,
+        require_sandbox: args.require_sandbox,
     };
     // Files first: the table says they were written.
     let mut reporters =

@@ -40,6 +40,8 @@ pub fn next_hint(session: &Session, ex: &Exercise) -> anyhow::Result<Vec<String>
         .collect();
     lines.push(if now < ex.hints.len() {
         "Ask again for a more specific one.".dimmed().to_string()
+    } else if !session.course.has_solutions() {
+        "That was the last hint. This edition of the course has no solutions to compare with.".dimmed().to_string()
     } else {
         format!("That was the last hint. The answer is in solutions/{}/ if you want to compare.", ex.slug)
             .dimmed()

@@ -35,6 +35,12 @@ pub enum GradeError {
     #[error("the course's own {slug} does not build; run `cargo checker dev check {slug}` and fix the course first")]
     CourseDoesNotBuild { slug: String },
 
+    #[error(
+        "--require-sandbox: this machine cannot sandbox the submissions' code ({0}); grade on a Linux kernel with \
+         Landlock ABI 6 or later (5.13+ with it enabled; 6.12+ for signal scoping)"
+    )]
+    NoSandbox(String),
+
     #[error("{doing}: {error}")]
     Io { doing: String, error: std::io::Error },
 

@@ -17,6 +17,8 @@ pub struct StudentResult {
     pub exercises: Vec<ExerciseResult>,
     /// Files the submission changed that grading did not use.
     pub ignored: Vec<String>,
+    /// Whether its code ran sandboxed, and how (or why not).
+    pub sandbox: crate::events::SandboxState,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,6 +236,7 @@ mod tests {
         StudentResult {
             student: "ada, \"the first\"".into(),
             folder: "ada".into(),
+            sandbox: crate::events::SandboxState { on: true, detail: "test".into() },
             exercises: vec![ExerciseResult {
                 slug: "connect".into(),
                 title: "Connect".into(),

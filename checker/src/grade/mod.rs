@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 
 use crate::course::{Course, Exercise, relative_files};
 use crate::db::checkdbs::{CheckRole, Target};
-use crate::events::{Event, Events, Subject};
+use crate::events::{Event, Events, SandboxState, Subject};
 use crate::runner::{self, BuildOutput, RunRequest, limits, overlay};
 use crate::session::Session;
 pub use error::GradeError;
@@ -51,6 +51,38 @@ pub struct GradeOptions {
     pub jobs: usize,
     /// How long each exercise of a submission may take.
     pub timeout: Duration,
+    /// Sandbox the submissions' code (the default), or not (`--no-sandbox`,
+    /// to measure what the sandbox costs).
+    pub sandbox: bool,
+    /// Refuse to grade where the machine cannot sandbox.
+    pub require_sandbox: bool,
+}
+
+/// Whether this grading run can sandbox, as the options ask.
+fn sandbox_state(opts: &GradeOptions) -> Result<SandboxState, GradeError> {
+    if !opts.sandbox {
+        if opts.require_sandbox {
+            return Err(GradeError::NoSandbox("--no-sandbox was given".into()));
+        }
+        return Ok(SandboxState {
+            on: false,
+            detail: "--no-sandbox: submissions' code runs with the grader's own rights".into(),
+        });
+    }
+    match crate::sandbox::probe() {
+        Ok(()) => {
+            let uid = if crate::sys::effective_uid() == 0 { ", each check process as a separate uid" } else { "" };
+            Ok(SandboxState {
+                on: true,
+                detail: format!("Landlock (files, TCP ports, signals), a cleared environment{uid}"),
+            })
+        }
+        Err(why) if opts.require_sandbox => Err(GradeError::NoSandbox(why)),
+        Err(why) => Ok(SandboxState {
+            on: false,
+            detail: format!("{why}; submissions' code runs with the grader's own rights (--require-sandbox refuses)"),
+        }),
+    }
 }
 
 /// What every submission is graded against: the course's exercises and
@@ -62,6 +94,7 @@ struct Plan {
     timeout: Duration,
     /// The throwaway cluster's in-memory tablespace for check databases.
     tablespace: Option<String>,
+    sandbox: SandboxState,
 }
 
 /// Grades every submission, emitting `GradingStarted`, a
@@ -71,6 +104,7 @@ struct Plan {
 /// finished.
 pub async fn grade(session: &Session, opts: &GradeOptions, events: &Events) -> Result<Vec<StudentResult>, GradeError> {
     let started = Instant::now();
+    let sandbox = sandbox_state(opts)?;
     let submissions = find_submissions(&opts.submissions, opts.roster.as_deref())?;
     let exercises = session.course.select(&opts.only)?;
 
@@ -82,9 +116,10 @@ pub async fn grade(session: &Session, opts: &GradeOptions, events: &Events) -> R
         exercises: exercises.len(),
         server: server.describe(),
         jobs: opts.jobs,
+        sandbox: sandbox.clone(),
     });
     let result = tokio::select! {
-        r = grade_all(session, &server, &submissions, exercises, opts, events) => r,
+        r = grade_all(session, &server, &submissions, exercises, opts, &sandbox, events) => r,
         _ = tokio::signal::ctrl_c() => Err(GradeError::Interrupted),
     };
     // The check databases still being dropped go before their server does.
@@ -107,6 +142,7 @@ async fn grade_all(
     submissions: &[Submission],
     exercises: Vec<Exercise>,
     opts: &GradeOptions,
+    sandbox: &SandboxState,
     events: &Events,
 ) -> Result<Vec<StudentResult>, GradeError> {
     let course = &session.course;
@@ -124,6 +160,7 @@ async fn grade_all(
             false,
             limit,
             &Events::ignored(),
+            None,
         )
         .await?;
         let BuildOutput::Built { executable } = built else {
@@ -137,8 +174,12 @@ async fn grade_all(
         checks,
         timeout: opts.timeout,
         tablespace: server.tablespace.clone(),
+        sandbox: sandbox.clone(),
     });
 
+    if sandbox.on {
+        runner::spawn::start_reaping();
+    }
     let slots = Arc::new(Semaphore::new(opts.jobs));
     let free_slots = Arc::new(std::sync::Mutex::new((0..opts.jobs).collect::<Vec<usize>>()));
     let mut tasks = tokio::task::JoinSet::new();
@@ -203,6 +244,12 @@ async fn grade_one(
     ignored.extend(changed_outside_exercises(&plan.course, &sub.dir));
     ignored.sort();
 
+    let sandbox = plan.sandbox.on.then(|| crate::sandbox::Context {
+        course_root: plan.course.root.clone(),
+        overlay_root: ov.root.clone(),
+        target_dir: plan.course.target_dir(),
+        uid: (crate::sys::effective_uid() == 0).then(crate::sandbox::fresh_uid),
+    });
     let mut results = Vec::new();
     for (i, ex) in plan.exercises.iter().enumerate() {
         let names = &plan.checks[&ex.slug];
@@ -222,6 +269,7 @@ async fn grade_one(
             color: false,
             // The same submission gets the same data on every grading run.
             env: vec![(workbook::report::var::SEED.to_owned(), score::stable_seed(&sub.student, &ex.slug).to_string())],
+            sandbox: sandbox.clone(),
         };
         // Its databases are dropped in the background once the checks end,
         // and whatever is left with the submission's role.
@@ -239,7 +287,13 @@ async fn grade_one(
         }
         results.push(result);
     }
-    Ok(StudentResult { student: sub.student.clone(), folder: sub.folder.clone(), exercises: results, ignored })
+    Ok(StudentResult {
+        student: sub.student.clone(),
+        folder: sub.folder.clone(),
+        exercises: results,
+        ignored,
+        sandbox: plan.sandbox.clone(),
+    })
 }
 
 /// Files a submission changed outside `exercises/`: none of them is used.
@@ -252,7 +306,11 @@ fn changed_outside_exercises(course: &Course, sub: &Path) -> Vec<String> {
             continue;
         }
         let path = entry.path();
-        let rels: Vec<String> = if path.is_dir() {
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            changed.push(format!("{name} (a symbolic link: refused)"));
+            continue;
+        }
+        let rels: Vec<String> = if overlay::real_dir(&path) {
             relative_files(&path).into_iter().map(|r| format!("{name}/{r}")).collect()
         } else {
             vec![name.clone()]

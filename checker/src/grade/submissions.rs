@@ -24,6 +24,8 @@ pub fn find_submissions(dir: &Path, roster: Option<&Path>) -> Result<Vec<Submiss
     };
     let mut subs: Vec<Submission> = entries
         .flatten()
+        // The folder may be a link (Gradescope's layout links the one
+        // submission in); what is inside a submission is never followed.
         .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| !name.starts_with('.'))

@@ -19,10 +19,16 @@ pub struct GradeProgress {
 impl Reporter for GradeProgress {
     fn on(&mut self, event: &Event) -> io::Result<()> {
         match event {
-            Event::GradingStarted { submissions, exercises, server, jobs } => {
+            Event::GradingStarted { submissions, exercises, server, jobs, sandbox } => {
+                if !sandbox.on {
+                    eprintln!("{} {}", "WARNING: grading WITHOUT a sandbox:".red().bold(), sandbox.detail);
+                }
                 eprintln!(
                     "Grading {submissions} submission(s) x {exercises} exercise(s) on {server}, {jobs} at a time."
                 );
+                if sandbox.on {
+                    eprintln!("Sandbox: {}.", sandbox.detail);
+                }
                 let bar = ProgressBar::new(*submissions as u64);
                 bar.set_style(
                     ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")

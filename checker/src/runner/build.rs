@@ -52,6 +52,7 @@ struct Profile {
 /// `cargo test -p <slug> --test checks --no-run`, as JSON. What cargo says
 /// it is doing (compiling a crate, waiting for another cargo's lock) goes
 /// to `events` as it happens.
+#[expect(clippy::too_many_arguments, reason = "each is one fact about the build; a struct would only rename them")]
 pub async fn build_checks(
     workspace: &Path,
     crate_dir: &Path,
@@ -60,10 +61,17 @@ pub async fn build_checks(
     color: bool,
     limit: Duration,
     events: &Events,
+    sandbox: Option<&crate::sandbox::Context>,
 ) -> Result<BuildOutput, RunError> {
     let format = if color { "json-diagnostic-rendered-ansi" } else { "json" };
     let fresh = super::fresh::before_build(workspace, crate_dir, target_dir);
-    let mut cmd = Command::new(cargo());
+    let (mut cmd, _tmp) = match sandbox {
+        None => (Command::new(cargo()), None),
+        Some(ctx) => {
+            let (cmd, tmp) = sandboxed_cargo(ctx)?;
+            (cmd, Some(tmp))
+        }
+    };
     cmd.current_dir(workspace)
         .args(["test", "--package", slug, "--test", "checks", "--no-run", "--message-format", format])
         .env("CARGO_TARGET_DIR", target_dir)
@@ -73,6 +81,7 @@ pub async fn build_checks(
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|error| RunError::NoCargo { error })?;
+    let _tracked = super::spawn::track(child.id());
     let mut stdout = child.stdout.take().expect("cargo's stdout is piped");
     let stderr = child.stderr.take().expect("cargo's stderr is piped");
     let read = async {
@@ -99,6 +108,14 @@ pub async fn build_checks(
         return Ok(BuildOutput::TimedOut);
     };
     let (out, err, status) = result.map_err(RunError::io("running cargo"))?;
+    // The trampoline could not set up the sandbox (cargo never ran, so this
+    // is not the submission's doing): the grader's problem, not a 0.
+    if sandbox.is_some()
+        && status.code() == Some(3)
+        && let Some(why) = err.lines().next().and_then(|l| l.strip_prefix(super::spawn::START_FAILED))
+    {
+        return Err(RunError::Workspace(format!("could not start the sandboxed build: {why}")));
+    }
 
     let mut diagnostics = String::new();
     let mut executable = None;
@@ -151,6 +168,33 @@ fn build_step(line: &str, slug: &str) -> Option<BuildStep> {
     let what = line.strip_prefix("Compiling ")?;
     let name = what.split_whitespace().next().unwrap_or(what);
     Some(BuildStep::Compiling { krate: name.to_owned(), dependency: name != slug })
+}
+
+/// Cargo in the build sandbox: the toolchain's own cargo and rustc (not
+/// rustup's proxies, which would need all of rustup's home), an
+/// environment with only what a build needs, and a private temporary
+/// directory (returned: it lives as long as the build).
+fn sandboxed_cargo(ctx: &crate::sandbox::Context) -> Result<(Command, tempfile::TempDir), RunError> {
+    let tmp = crate::sandbox::private_tmp(None).map_err(RunError::io("creating the build's temporary directory"))?;
+    let policy = ctx.build_policy(tmp.path());
+    let sysroot = crate::sandbox::sysroot();
+    let tool = |name: &str| sysroot.map(|s| s.join("bin").join(name)).filter(|p| p.is_file());
+    let program = tool("cargo").unwrap_or_else(cargo);
+    let mut cmd = super::spawn::check_command(&program, 0, Some(&policy)).map_err(RunError::io("starting cargo"))?;
+    let mut path = std::ffi::OsString::new();
+    if let Some(s) = sysroot {
+        path.push(s.join("bin"));
+        path.push(":");
+    }
+    path.push("/usr/bin:/bin");
+    cmd.env("PATH", path).env("HOME", tmp.path()).env("TMPDIR", tmp.path());
+    if let Some(rustc) = tool("rustc") {
+        cmd.env("RUSTC", rustc);
+    }
+    if let Some(home) = crate::sandbox::cargo_home() {
+        cmd.env("CARGO_HOME", home);
+    }
+    Ok((cmd, tmp))
 }
 
 /// The cargo that runs us (`cargo checker`), else the one on PATH.

@@ -9,13 +9,14 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use workbook::report::{self, Kind, Report, var};
+use workbook::report::{self, Kind, Report, Verdicts, var};
 
 use super::limits::{memory_limit_mb, test_threads};
 use super::{CheckResult, RunError, Status, parse, spawn};
 use crate::db::admin::Admin;
 use crate::db::checkdbs::{Prepared, Target};
 use crate::db::{Origin, Server};
+use crate::sandbox;
 use crate::sys;
 
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct ExecOptions {
     /// Run only this check (grading re-runs a check alone to learn what it
     /// earns when a flood, a spin or a crash stopped the whole binary).
     pub only: Option<String>,
+    /// The sandbox the check process runs in, when grading.
+    pub sandbox: Option<crate::sandbox::Context>,
 }
 
 pub struct Executed {
@@ -79,26 +82,49 @@ pub async fn execute_prepared(opts: &ExecOptions, prepared: Option<Prepared>) ->
             return Err(e.into());
         }
     };
-    // A fresh directory no one else can predict or write into (mode 700),
-    // with the databases file in it.
-    let prepared_dir = || -> std::io::Result<(tempfile::TempDir, PathBuf)> {
-        let reports = tempfile::Builder::new().prefix("workbook-reports-").tempdir()?;
-        let file = report::databases_file(reports.path());
-        report::write_databases(&file, &databases)?;
-        Ok((reports, file))
-    };
-    let (reports, databases_file) = match prepared_dir() {
-        Ok(dir) => dir,
-        Err(error) => {
-            made.drop_later();
-            return Err(RunError::Io { doing: "writing the check databases file".into(), error });
-        }
-    };
-    let report_dir = reports.path().to_path_buf();
+    // The verdict pipe exists before the check process does: its write end
+    // is the only way a check's outcome reaches us (see workbook::report).
+    let (verdicts_rx, verdicts_tx) = spawn::verdict_pipe().map_err(RunError::io("creating the verdict pipe"))?;
+    let verdicts = spawn::read_verdicts(verdicts_rx).map_err(RunError::io("reading the verdict pipe"))?;
 
     let memory_bytes = memory_limit_mb() * 1024 * 1024;
     let memory_mb = memory_limit_mb();
-    let mut cmd = spawn::check_command(&opts.executable, memory_bytes);
+    let uid = opts.sandbox.as_ref().and_then(|ctx| ctx.check_uid(&opts.crate_dir, &opts.executable));
+    // The databases file goes where only the check process can read it:
+    // its private temporary directory, owned by its uid, when it is
+    // sandboxed; otherwise a fresh directory no one else can predict or
+    // write into (mode 700).
+    let private = || -> std::io::Result<(Option<tempfile::TempDir>, tempfile::TempDir, PathBuf)> {
+        let tmp = match &opts.sandbox {
+            Some(_) => Some(sandbox::private_tmp(uid)?),
+            None => None,
+        };
+        let dir = tempfile::Builder::new().prefix("workbook-dbs-").tempdir()?;
+        let file = report::databases_file(tmp.as_ref().map_or(dir.path(), |t| t.path()));
+        report::write_databases(&file, &databases)?;
+        if let Some(uid) = uid {
+            sandbox::give_to(&std::fs::File::open(&file)?, uid)?;
+            // The harness reopens its end through /proc/self/fd, which
+            // checks the pipe's owner like a file's.
+            sandbox::give_to(&verdicts_tx, uid)?;
+        }
+        Ok((tmp, dir, file))
+    };
+    let (tmp, dbs_dir, databases_file) = match private() {
+        Ok(made_here) => made_here,
+        Err(error) => {
+            made.drop_later();
+            return Err(RunError::Io { doing: "preparing the check's private files".into(), error });
+        }
+    };
+    let policy = opts.sandbox.as_ref().zip(tmp.as_ref()).map(|(ctx, tmp)| {
+        ctx.check_policy(&opts.crate_dir, &opts.executable, tmp.path(), sandbox::url_port(&opts.db.admin_url))
+    });
+    let mut cmd = spawn::check_command(&opts.executable, memory_bytes, policy.as_ref())
+        .map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
+    if let Some(tmp) = &tmp {
+        cmd.env("HOME", tmp.path()).env("TMPDIR", tmp.path()).env("PATH", "/usr/bin:/bin");
+    }
     cmd.current_dir(&opts.crate_dir)
         .args(["--test-threads", &test_threads().to_string(), "--color", "never"])
         .args(opts.only.iter().flat_map(|name| [name.as_str(), "--exact"]))
@@ -107,19 +133,23 @@ pub async fn execute_prepared(opts: &ExecOptions, prepared: Option<Prepared>) ->
         .env_remove(var::DB_PREFIX)
         .env_remove(var::TABLESPACE)
         .env(var::CHECK_DBS, &databases_file)
-        .env(var::REPORT_DIR, &report_dir)
         .env(var::CHECK_TIMEOUT, report::seconds_value(opts.check_time_limit))
         .env("CARGO_MANIFEST_DIR", &opts.crate_dir)
         .env("RUST_BACKTRACE", "0")
         .env_remove("RUST_LOG")
         .envs(opts.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
+    spawn::give_verdict_pipe(&mut cmd, verdicts_tx);
+    let spawned = cmd.spawn();
+    // Our copy of the write end goes now: the pipe ends when the check
+    // process (and whatever it started) is gone.
+    drop(cmd);
+    let mut child = spawned.map_err(RunError::io(format!("starting {}", opts.executable.display())))?;
     let pgid = child.id();
+    let tracked = spawn::track(pgid);
     spawn::limit_spawned(pgid, memory_bytes);
     let _group = sys::GroupGuard(pgid);
     let stdout = child.stdout.take().expect("the check binary's stdout is piped");
@@ -151,6 +181,13 @@ pub async fn execute_prepared(opts: &ExecOptions, prepared: Option<Prepared>) ->
     if let Some(pgid) = pgid {
         sys::kill_group(pgid);
     }
+    drop(tracked);
+    // Whatever it started that left the group: by its uid when it ran as
+    // one of its own, and as orphans handed to us when grading reaps.
+    if let Some(uid) = uid {
+        sys::kill_uid(uid);
+    }
+    spawn::reap_escaped();
     let mut output = out;
     if timed_out {
         // What it printed before the limit was lost with the pipe; the
@@ -158,6 +195,7 @@ pub async fn execute_prepared(opts: &ExecOptions, prepared: Option<Prepared>) ->
         output.clear();
     }
 
+    let verdicts = spawn::collect_verdicts(verdicts).await;
     let parsed = parse::libtest(&output);
     let stop = if timed_out {
         Stop::TimedOut
@@ -172,24 +210,33 @@ pub async fn execute_prepared(opts: &ExecOptions, prepared: Option<Prepared>) ->
     let mut crashed = false;
     let mut checks = Vec::with_capacity(names.len());
     for name in names {
-        let status = match parsed.statuses.get(&name) {
-            Some(s) => *s,
+        // The verdict pipe decides; stdout only explains. A check the
+        // harness never reported on failed, whatever was printed for it.
+        let verdict = verdicts.by_check.get(&name);
+        let status = match verdict {
+            Some(v) if v.passed => Status::Passed,
+            Some(_) => Status::Failed,
             None if timed_out => Status::TimedOut,
             None => Status::Failed,
         };
         let mut detail = None;
         let mut text = String::new();
         if status != Status::Passed {
-            detail = report::read(&report_dir, &name);
+            detail = verdict.and_then(|v| v.report.clone());
             text = parsed.outputs.get(&name).cloned().unwrap_or_default();
-            if detail.is_none() && !parsed.statuses.contains_key(&name) {
-                crashed |= matches!(stop, Stop::OutOfMemory | Stop::Crashed);
-                detail = Some(unfinished(stop, opts, memory_mb));
+            if verdict.is_none() {
+                detail = Some(if parsed.statuses.get(&name) == Some(&Status::Passed) {
+                    forged(&verdicts)
+                } else {
+                    crashed |= matches!(stop, Stop::OutOfMemory | Stop::Crashed);
+                    unfinished(stop, opts, memory_mb)
+                });
             }
         }
         checks.push(CheckResult { name, status, detail, output: text });
     }
-    drop(reports);
+    drop(dbs_dir);
+    drop(tmp);
     made.drop_later();
     Ok(Executed { checks, truncated, crashed })
 }
@@ -236,6 +283,27 @@ fn unfinished(stop: Stop, opts: &ExecOptions, memory_mb: u64) -> Report {
         expected: Some("to finish and report".into()),
         got: Some(got),
         hint: Some(hint.into()),
+        ..Report::default()
+    }
+}
+
+/// A check whose output says `ok` but whose harness never reported it:
+/// something printed the line, or the process ended before the check did.
+fn forged(verdicts: &Verdicts) -> Report {
+    let mut got = "the output claimed this check passed, but the check harness never reported it".to_owned();
+    if verdicts.malformed > 0 {
+        got.push_str(&format!("; {} line(s) on the verdict channel were not verdicts", verdicts.malformed));
+    }
+    Report {
+        kind: Kind::Failed,
+        called: "the check".into(),
+        expected: Some("a verdict from the check harness".into()),
+        got: Some(got),
+        hint: Some(
+            "Checks are judged by the harness, never by what is printed: printing `test ... ok` or exiting \
+             early earns nothing."
+                .into(),
+        ),
         ..Report::default()
     }
 }

@@ -152,6 +152,9 @@ pub struct RunRequest {
     pub color: bool,
     /// More environment for the check binary (grading fixes `WORKBOOK_SEED`).
     pub env: Vec<(String, String)>,
+    /// Build and check in this sandbox (grading), or as the user's own
+    /// processes (a student's own runs).
+    pub sandbox: Option<crate::sandbox::Context>,
 }
 
 impl RunRequest {
@@ -167,6 +170,7 @@ impl RunRequest {
             output_cap: self.output_cap,
             env: self.env.clone(),
             only,
+            sandbox: self.sandbox.clone(),
         }
     }
 }
@@ -180,9 +184,17 @@ pub async fn run_exercise(req: &RunRequest, events: &Events) -> Result<ExerciseR
     // exercise had checks the last time it was listed.
     let expected = known_checks(&req.target_dir, &req.slug);
     let prepared = Prepared::start(&req.db, &req.db_prefix, expected);
-    let build =
-        build_checks(&req.workspace, &req.crate_dir, &req.slug, &req.target_dir, req.color, BUILD_LIMIT, events)
-            .await?;
+    let build = build_checks(
+        &req.workspace,
+        &req.crate_dir,
+        &req.slug,
+        &req.target_dir,
+        req.color,
+        BUILD_LIMIT,
+        events,
+        req.sandbox.as_ref(),
+    )
+    .await?;
     let build_ms = started.elapsed().as_millis() as u64;
     let built = |result| Event::Built { slug: req.slug.clone(), subject: req.subject.clone(), result, build_ms };
     let exe = match build {

@@ -58,13 +58,19 @@ pub fn create(
         let from = course.exercise_dir(ex);
         let to = root.join(name).join(&ex.slug);
         copy_tree(&from, &to)?;
-        let Some(src) = source(ex).filter(|d| d.is_dir()) else { continue };
+        // A submission's folder that is a symbolic link would lay files
+        // from anywhere on the grader's machine into the build.
+        let Some(src) = source(ex).filter(|d| real_dir(d) && d.parent().is_none_or(real_dir)) else { continue };
+        ignored.extend(refused_files(&src).into_iter().map(|what| format!("{}/{what}", ex.slug)));
         // Editable files come from the source only: a starter file the
         // source deleted is deleted here too.
         for rel in course.editable_files(ex, &to) {
             std::fs::remove_file(to.join(&rel)).map_err(RunError::io(format!("removing the starter's {rel}")))?;
         }
         for rel in relative_files(&src) {
+            if too_big(&src.join(&rel)) {
+                continue; // named by refused_files
+            }
             if ex.is_editable(&rel) {
                 let dest = to.join(&rel);
                 create_parent(&dest)?;
@@ -124,8 +130,44 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Whether two files hold the same bytes (false if either is unreadable).
+/// The largest file taken from a submission: far above any source file or
+/// migration, and what one file may cost the grader in memory.
+pub const MAX_FILE: u64 = 1024 * 1024;
+
+/// Whether `path` is a directory itself, not a symbolic link to one.
+pub fn real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+fn too_big(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.len() > MAX_FILE)
+}
+
+/// What in a submission's folder is refused, as `<path> (why)`: symbolic
+/// links (they would point the build at the grader's own files) and files
+/// over [`MAX_FILE`].
+pub fn refused_files(dir: &Path) -> Vec<String> {
+    let mut refused = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false).into_iter().flatten() {
+        let Ok(rel) = entry.path().strip_prefix(dir) else { continue };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if entry.file_type().is_symlink() {
+            refused.push(format!("{rel} (a symbolic link: refused)"));
+        } else if entry.file_type().is_file() && entry.metadata().is_ok_and(|m| m.len() > MAX_FILE) {
+            refused.push(format!("{rel} (over {} KiB: refused)", MAX_FILE / 1024));
+        }
+    }
+    refused
+}
+
+/// Whether two files hold the same bytes (false if either is unreadable,
+/// a symbolic link, or over [`MAX_FILE`]: neither is read whole then).
 pub fn same_file(a: &Path, b: &Path) -> bool {
+    let size = |p: &Path| std::fs::symlink_metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len());
+    match (size(a), size(b)) {
+        (Some(x), Some(y)) if x == y && x <= MAX_FILE => {}
+        _ => return false,
+    }
     match (std::fs::read(a), std::fs::read(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,

@@ -1,20 +1,28 @@
 //! What crosses the process boundary between a check and the checker, in
-//! one place: the report a failed check writes, the names of the
-//! environment variables the checker sets for the check process, and how
-//! each is read. The support crate writes reports and reads the
-//! variables; the checker sets the variables and reads the reports. Both
-//! compile this module, so the two sides cannot drift apart.
+//! one place: the verdict (and, for a failure, the report) each check
+//! sends, the names of the environment variables the checker sets for the
+//! check process, and how each is read. The support crate sends verdicts
+//! and reads the variables; the checker sets the variables and reads the
+//! verdicts. Both compile this module, so the two sides cannot drift apart.
+//!
+//! Verdicts travel on a pipe the checker creates before the check process
+//! starts ([`var::VERDICT_FD`]), never on stdout: what the code under test
+//! prints is shown to the student, and never counted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 /// The environment variables the checker sets for a check process.
 pub mod var {
-    /// The directory a failed check writes its [`Report`](super::Report) into.
-    pub const REPORT_DIR: &str = "WORKBOOK_REPORT_DIR";
+    /// The number of the file descriptor the harness writes each check's
+    /// [`Verdict`](super::Verdict) to: a pipe the checker opened before
+    /// any code under test ran, whose other end only the checker reads.
+    pub const VERDICT_FD: &str = "WORKBOOK_VERDICT_FD";
     /// The prefix of every database the run creates (the checker drops
     /// them all when the run ends).
     pub const DB_PREFIX: &str = "WORKBOOK_DB_PREFIX";
@@ -90,30 +98,82 @@ pub struct Report {
     pub location: Option<String>,
 }
 
-/// A report as a file: which check wrote it, and the report.
+/// What the harness says about one check when it ends: passed, or failed
+/// with how. One JSON object per line on the verdict pipe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportFile {
+pub struct Verdict {
     pub check: String,
-    #[serde(flatten)]
-    pub report: Report,
+    pub passed: bool,
+    #[serde(default)]
+    pub report: Option<Report>,
 }
 
-/// Where the report of `check` goes in the report directory `dir`.
-pub fn report_file(dir: &Path, check: &str) -> PathBuf {
-    dir.join(format!("{}.json", check.replace("::", "__")))
+/// How many bytes of verdicts the checker reads from one check process:
+/// far more than any real run sends (a report is a few KiB), and a bound
+/// on what a flood costs.
+pub const VERDICTS_CAP: usize = 8 * 1024 * 1024;
+
+/// The pipe the checker gave this process, opened on first use (through
+/// `/proc/self/fd`, so no raw descriptor is taken over).
+fn verdict_pipe() -> Option<&'static Mutex<std::fs::File>> {
+    static PIPE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    PIPE.get_or_init(|| {
+        let fd: u32 = std::env::var(var::VERDICT_FD).ok()?.trim().parse().ok()?;
+        let file = std::fs::OpenOptions::new().append(true).open(format!("/proc/self/fd/{fd}")).ok()?;
+        Some(Mutex::new(file))
+    })
+    .as_ref()
 }
 
-/// Writes `report` for `check` into `dir`.
-pub fn write(dir: &Path, check: &str, report: &Report) -> std::io::Result<()> {
-    let file = ReportFile { check: check.to_owned(), report: report.clone() };
-    let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-    std::fs::write(report_file(dir, check), json)
+/// Opens the verdict pipe now, before any code under test runs in this
+/// process (the harness calls it first thing in every check).
+pub fn open_verdict_pipe() {
+    let _ = verdict_pipe();
 }
 
-/// Reads the report `check` wrote into `dir`, if it wrote a readable one.
-pub fn read(dir: &Path, check: &str) -> Option<Report> {
-    let bytes = std::fs::read(report_file(dir, check)).ok()?;
-    serde_json::from_slice::<ReportFile>(&bytes).ok().map(|f| f.report)
+/// Sends `verdict` to the checker, if it gave this process a pipe. One
+/// `write` per line under a lock, so verdicts from parallel checks never
+/// interleave.
+pub fn send(verdict: &Verdict) {
+    let Some(pipe) = verdict_pipe() else { return };
+    let Ok(mut line) = serde_json::to_vec(verdict) else { return };
+    line.push(b'\n');
+    let mut pipe = pipe.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _ = pipe.write_all(&line);
+}
+
+/// What the checker learned from a verdict pipe: each check's verdict.
+/// A check with two verdicts that disagree counts as failed (something
+/// other than the harness wrote one), and lines that are not verdicts are
+/// counted, not trusted.
+#[derive(Debug, Default)]
+pub struct Verdicts {
+    pub by_check: HashMap<String, Verdict>,
+    pub malformed: usize,
+}
+
+/// Reads the bytes of a verdict pipe.
+pub fn read_verdicts(bytes: &[u8]) -> Verdicts {
+    let mut out = Verdicts::default();
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(v) = serde_json::from_slice::<Verdict>(line) else {
+            out.malformed += 1;
+            continue;
+        };
+        match out.by_check.get_mut(&v.check) {
+            Some(seen) if seen.passed != v.passed => {
+                seen.passed = false;
+                if seen.report.is_none() {
+                    seen.report = v.report;
+                }
+            }
+            Some(_) => {}
+            None => {
+                out.by_check.insert(v.check.clone(), v);
+            }
+        }
+    }
+    out
 }
 
 /// The databases the checker made for one check process: check name to
@@ -157,11 +217,6 @@ pub fn given_databases() -> Option<Result<CheckDatabases, String>> {
     Some(read.map_err(|e| format!("reading the check databases from {}: {e}", path.display())))
 }
 
-/// The report directory the checker asked for, if it did.
-pub fn report_dir() -> Option<PathBuf> {
-    std::env::var_os(var::REPORT_DIR).filter(|v| !v.is_empty()).map(PathBuf::from)
-}
-
 /// The run's database prefix, if the checker set one.
 pub fn db_prefix() -> Option<String> {
     std::env::var(var::DB_PREFIX).ok().filter(|p| !p.is_empty())
@@ -203,9 +258,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_report_round_trips_through_its_file() {
-        let dir = std::env::temp_dir().join(format!("wb-report-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    fn a_report_round_trips_through_a_verdict_line() {
         let report = Report {
             kind: Kind::Panicked,
             called: "list(&pool)".into(),
@@ -215,18 +268,33 @@ mod tests {
             hint: Some("mind the join".into()),
             location: Some("src/lib.rs:3:5".into()),
         };
-        write(&dir, "module::a_check", &report).unwrap();
-        assert!(dir.join("module__a_check.json").is_file());
-        assert_eq!(read(&dir, "module::a_check"), Some(report));
-        assert_eq!(read(&dir, "another_check"), None);
-        std::fs::remove_dir_all(dir).unwrap();
+        let v = Verdict { check: "module::a_check".into(), passed: false, report: Some(report) };
+        let mut bytes = serde_json::to_vec(&v).unwrap();
+        bytes.extend_from_slice(b"\ntest module::a_check ... ok\n");
+        let read = read_verdicts(&bytes);
+        assert_eq!(read.by_check["module::a_check"], v);
+        assert_eq!(read.malformed, 1, "a libtest line is not a verdict");
+        assert!(!read.by_check.contains_key("another_check"));
+    }
+
+    #[test]
+    fn two_verdicts_that_disagree_are_a_failure() {
+        let pass = r#"{"check":"c","passed":true}"#;
+        let fail = r#"{"check":"c","passed":false,"report":{"called":"x"}}"#;
+        for text in [format!("{pass}\n{fail}\n"), format!("{fail}\n{pass}\n")] {
+            let v = read_verdicts(text.as_bytes());
+            assert!(!v.by_check["c"].passed, "{text}");
+            assert_eq!(v.by_check["c"].report.as_ref().unwrap().called, "x");
+        }
+        let twice = read_verdicts(format!("{pass}\n{pass}\n").as_bytes());
+        assert!(twice.by_check["c"].passed);
     }
 
     #[test]
     fn kinds_are_written_in_snake_case_and_missing_fields_default() {
-        let r: ReportFile = serde_json::from_str(r#"{"check":"c","kind":"timed_out"}"#).unwrap();
-        assert_eq!(r.report.kind, Kind::TimedOut);
-        assert_eq!(r.report.sql, None);
+        let r: Report = serde_json::from_str(r#"{"kind":"timed_out"}"#).unwrap();
+        assert_eq!(r.kind, Kind::TimedOut);
+        assert_eq!(r.sql, None);
         assert_eq!(serde_json::to_value(Kind::TimedOut).unwrap(), "timed_out");
         assert_eq!(Kind::Panicked.as_str(), "panicked");
     }

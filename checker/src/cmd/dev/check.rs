@@ -13,6 +13,9 @@ use crate::session::Session;
 
 pub async fn execute(session: &Session, only: &[String]) -> anyhow::Result<Code> {
     let course = &session.course;
+    if !course.has_solutions() {
+        return Err(crate::cmd::UsageError(crate::edition::no_solutions("dev check")).into());
+    }
     let mut problems: Vec<String> = audit::metadata_problems(course);
     problems.extend(audit::book_problems(course));
     let selected = course.select(only)?;

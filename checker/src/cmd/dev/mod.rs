@@ -18,5 +18,10 @@ pub async fn execute(session: &Session, cmd: &DevCommand) -> anyhow::Result<Code
         }
         DevCommand::Bench { saves, exercises } => bench::execute(session, *saves, exercises).await,
         DevCommand::New { slug, title } => new::execute(session, slug, title.as_deref()),
+        DevCommand::Edition { out, classroom } => {
+            let n = crate::edition::write(&session.course, out, *classroom)?;
+            outln!("Wrote the student edition to {} ({n} files, no solutions/).", out.display());
+            Ok(Code::Passed)
+        }
     }
 }

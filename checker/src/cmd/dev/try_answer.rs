@@ -21,6 +21,9 @@ pub async fn execute(
     over_solution: bool,
     format: Format,
 ) -> anyhow::Result<Code> {
+    if over_solution && !session.course.has_solutions() {
+        return Err(crate::cmd::UsageError(crate::edition::no_solutions("dev try --over-solution")).into());
+    }
     let ex = session.course.find(slug)?.clone();
     if !dir.is_dir() {
         return Err(UsageError(format!("{} is not a directory", dir.display())).into());

@@ -1,0 +1,213 @@
+//! Grading a hostile submission next to an honest one (issue #13): the
+//! attacker (fixture `connect/escapes`) tries every way out of the
+//! sandbox from its check process; the honest one is the solution.
+//! Graded with `--jobs 2`, sandboxed: the attacker earns what its honest
+//! functions earn, its feedback names each refusal, the honest one gets
+//! full marks, `--out` holds only what the checker wrote, the course tree
+//! is unchanged, and nothing of the submission's is alive afterwards.
+//!
+//! Each restriction is also shown to bite on its own: the trampoline runs
+//! one attack with and without its sandbox policy, and only the
+//! unsandboxed run gets through.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+
+use common::{checker, copy_tree, workspace_root};
+
+/// Where the fixture looks for what it attacks (it has no other way to
+/// learn the test's paths: its environment is cleared).
+const HOSTILE: &str = "/tmp/workbook-hostile";
+
+fn submission(class: &Path, folder: &str, src: &Path) {
+    let root = workspace_root();
+    let dir = class.join(folder);
+    copy_tree(&root.join("exercises/connect"), &dir.join("exercises/connect"));
+    std::fs::copy(root.join("Cargo.toml"), dir.join("Cargo.toml")).unwrap();
+    copy_tree(src, &dir.join("exercises/connect/src"));
+}
+
+/// Every file under `dir` with its bytes (skipping build output).
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> =
+        walk(dir).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect();
+    files.sort();
+    files
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == "target" || name == ".git" || name == ".workbook" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(walk(&path));
+        } else if entry.file_type().unwrap().is_file() {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Check binaries built in this course's target dir still running.
+fn checks_alive() -> Vec<String> {
+    let target = workspace_root().join("target");
+    let mut alive = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if !entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(exe) = std::fs::read_link(entry.path().join("exe"))
+            && exe.starts_with(&target)
+            && exe.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checks-"))
+        {
+            alive.push(format!("{} {}", entry.file_name().to_string_lossy(), exe.display()));
+        }
+    }
+    alive
+}
+
+#[test]
+fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
+    let _builds = common::in_place_builds();
+    let hostile = Path::new(HOSTILE);
+    let _ = std::fs::remove_dir_all(hostile);
+    std::fs::create_dir_all(hostile).unwrap();
+    std::fs::write(hostile.join("secret.txt"), "the grader's token: hunter2\n").unwrap();
+    let class = tempfile::tempdir().unwrap();
+    let root = workspace_root();
+    submission(class.path(), "attacker", &root.join("checker/tests/fixtures/connect/escapes/src"));
+    submission(class.path(), "honest", &root.join("solutions/connect/src"));
+    // A symbolic link to the secret in an editable place, and a file too
+    // big to read whole: both refused, neither copied.
+    let attacker_src = class.path().join("attacker/exercises/connect/src");
+    std::os::unix::fs::symlink(hostile.join("secret.txt"), attacker_src.join("secret.rs")).unwrap();
+    std::fs::write(attacker_src.join("big.rs"), vec![b'/'; 3 * 1024 * 1024]).unwrap();
+    let course_before = snapshot(&root.join("exercises"));
+    let out = hostile.join("out");
+
+    let run = checker()
+        .args(["grade"])
+        .arg(class.path())
+        .arg("--out")
+        .arg(&out)
+        .args(["--only", "connect", "--jobs", "2", "--timeout", "60", "--require-sandbox"])
+        .env("WORKBOOK_TEST_SECRET", "hunter2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert!(stderr.lines().nth(1).is_some_and(|l| l.starts_with("Sandbox: Landlock")), "{stderr}");
+
+    let csv = std::fs::read_to_string(out.join("grades.csv")).unwrap();
+    let points = |who: &str| -> u32 {
+        let line = csv.lines().find(|l| l.starts_with(&format!("{who},"))).unwrap_or_else(|| panic!("{who}: {csv}"));
+        line.split(',').nth(1).unwrap().parse().unwrap()
+    };
+    assert_eq!(points("honest"), 8, "{csv}");
+    // Its two health_check checks fail on purpose; the rest is honest work
+    // (at most 6: a check of its honest functions may still lose to a
+    // loaded machine's timeouts, as the honest one's may not).
+    assert!(points("attacker") <= 6, "{csv}");
+    let feedback = std::fs::read_to_string(out.join("feedback/attacker.md")).unwrap();
+    assert!(!feedback.contains("ESCAPED"), "a way out of the sandbox:\n{feedback}");
+    for refused in [
+        "refused the grader's environment",
+        "refused reading a secret file: Permission denied",
+        "refused the grader's command line: Permission denied",
+        "refused the course's own checks: Permission denied",
+        "refused this exercise's checks: Permission denied",
+        "refused grades.csv: ",
+        "refused connecting to port 5432: Permission denied",
+        "refused signalling the grader: Operation not permitted",
+        "started a process in its own group: ",
+    ] {
+        assert!(feedback.contains(refused), "the feedback names {refused:?}:\n{feedback}");
+    }
+    assert!(!feedback.contains("hunter2") && !feedback.contains("WORKBOOK_TEST_SECRET"), "{feedback}");
+    assert!(feedback.contains("src/secret.rs (a symbolic link: refused)"), "{feedback}");
+    assert!(feedback.contains("src/big.rs (over 1024 KiB: refused)"), "{feedback}");
+
+    // Nothing of the attacker's lives on to edit what grading wrote.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(checks_alive(), Vec::<String>::new(), "check processes outlived grading");
+    assert_eq!(std::fs::read_to_string(out.join("grades.csv")).unwrap(), csv, "grades.csv changed after grading");
+    let mut written: Vec<String> =
+        std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    written.sort();
+    assert_eq!(written, ["classroom", "feedback", "grades.csv", "grades.json", "gradescope", "junit"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("grades.json")).unwrap()).unwrap();
+    assert_eq!(json[0]["sandbox"]["on"], true, "{json}");
+    assert!(snapshot(&root.join("exercises")) == course_before, "the course's exercises changed");
+    std::fs::remove_dir_all(hostile).unwrap();
+}
+
+/// The trampoline with a policy, running `sh -c script` (or without one,
+/// for `policy: None`); its exit code.
+fn sandboxed_sh(policy: Option<serde_json::Value>, script: &str) -> (i32, String) {
+    let policy = policy.map_or_else(|| "-".to_owned(), |p| p.to_string());
+    let out = common::checker_std()
+        .args(["__sandbox", "none", "0", &policy, "--", "/bin/sh", "-c", script])
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn base_policy() -> serde_json::Value {
+    serde_json::json!({
+        "read": ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/proc"],
+        "exec": ["/usr/bin", "/bin", "/usr/lib", "/lib", "/lib64"],
+        "write": ["/dev/null"],
+        "connect": [],
+        "connect_ephemeral": false,
+        "bind_ephemeral": false,
+        "uid": null,
+    })
+}
+
+#[test]
+fn each_sandbox_restriction_bites_and_the_same_attack_works_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "hunter2").unwrap();
+    let grader = std::process::id();
+    let attacks = [
+        ("reading outside the policy", format!("cat {}", secret.display())),
+        ("writing outside the policy", format!("echo x >> {}", secret.display())),
+        ("signalling a process outside the sandbox", format!("kill -0 {grader}")),
+    ];
+    for (what, script) in &attacks {
+        let (free, err) = sandboxed_sh(None, script);
+        assert_eq!(free, 0, "{what} works without the sandbox: {err}");
+        let (caught, err) = sandboxed_sh(Some(base_policy()), script);
+        assert_ne!(caught, 0, "{what} is refused in the sandbox");
+        assert!(err.contains("Permission denied") || err.contains("not permitted"), "{what}: {err}");
+    }
+    // Granting the path in the policy is what lets it through.
+    let mut granted = base_policy();
+    granted["read"].as_array_mut().unwrap().push(serde_json::json!(dir.path()));
+    assert_eq!(sandboxed_sh(Some(granted), &attacks[0].1).0, 0, "a granted path is readable");
+
+    // TCP: connecting to a port that is not in the policy is refused.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let probe = format!("exec 3<>/dev/tcp/127.0.0.1/{port}");
+    let bash = |policy: Option<serde_json::Value>| {
+        let policy = policy.map_or_else(|| "-".to_owned(), |p| p.to_string());
+        let out = common::checker_std()
+            .args(["__sandbox", "none", "0", &policy, "--", "/bin/bash", "-c", &probe])
+            .output()
+            .unwrap();
+        out.status.code().unwrap_or(-1)
+    };
+    assert_eq!(bash(None), 0, "the port is reachable without the sandbox");
+    assert_ne!(bash(Some(base_policy())), 0, "and refused inside it");
+    let mut allowed = base_policy();
+    allowed["connect"] = serde_json::json!([port]);
+    assert_eq!(bash(Some(allowed)), 0, "unless the policy names it");
+}
