@@ -400,7 +400,7 @@ const SOFT_DELETE: &[Mistake] = &[
         "purge_last_step_on_the_pool",
         OVER_SOLUTION,
         "purge_erases_the_member_and_every_trace_of_their_personal_data",
-        &["outside the transaction open on another connection"],
+        &["ran after the COMMIT, outside the transaction"],
     ),
     m("purge_last_step_on_the_pool", OVER_SOLUTION, "purge_is_all_or_nothing_when_a_step_fails", &["half-erased"]),
 ];

@@ -131,7 +131,7 @@ fn a_pool_larger_than_the_server_allows_is_refused() {
         if let Some(open) = wait_all_closed(&db).await {
             Failure::new(&called)
                 .expected("every connection the refused pool opened closed again")
-                .got(format!("{open} connection(s) still open a second after the refusal"))
+                .got(format!("{open} connection(s) still open three seconds after the refusal"))
                 .hint("Close the pool (pool.close().await) before returning the error.")
                 .fail();
         }
@@ -280,7 +280,7 @@ fn the_pool_is_built_from_the_config_with_its_warm_connections_open() {
                 .fail();
         }
         // Warm means open before anyone asks.
-        let deadline = Instant::now() + Duration::from_millis(300);
+        let deadline = Instant::now() + slack(&db).await;
         let mut open = 0;
         while Instant::now() < deadline {
             open = server_count(&db, &cfg.application_name).await;
@@ -392,7 +392,8 @@ fn idle_connections_are_closed_and_old_ones_replaced_with_the_settings() {
         let idle_check = async {
             // Use all three, then leave them idle.
             drop(hold_all(&idle_pool, 3).await);
-            let deadline = Instant::now() + idle.idle_timeout * 3 + Duration::from_millis(300);
+            // sqlx's own default is 10 minutes: a generous slack still tells the two apart.
+            let deadline = Instant::now() + idle.idle_timeout * 3 + slack(&db).await;
             let mut open = 3;
             while Instant::now() < deadline {
                 open = server_count(&db, &idle.application_name).await;
@@ -405,7 +406,7 @@ fn idle_connections_are_closed_and_old_ones_replaced_with_the_settings() {
         };
         let aging_check = async {
             let old: Vec<i32> = backend_pids(&db, &aging.application_name).await;
-            let deadline = Instant::now() + aging.max_lifetime * 3 + Duration::from_millis(300);
+            let deadline = Instant::now() + aging.max_lifetime * 3 + slack(&db).await;
             while Instant::now() < deadline {
                 let now = backend_pids(&db, &aging.application_name).await;
                 if !now.is_empty() && now.iter().all(|p| !old.contains(p)) {
@@ -487,7 +488,11 @@ fn a_slow_query_is_cancelled_by_statement_timeout_with_57014() {
         cfg.min_connections = 2;
         cfg.statement_timeout = Duration::from_millis(data::int(60..100) as u64);
         let pool = built(&cfg).await;
-        let limit = cfg.statement_timeout + Duration::from_millis(400);
+        // The statement sleeps far longer than the limit the check allows, so
+        // a connection without the timeout is caught however slow the machine.
+        let limit = cfg.statement_timeout + slack(&db).await;
+        let seconds = (limit * 2).as_secs_f64();
+        let sleep = format!("SELECT pg_sleep({seconds:.1})");
         // On both connections at once: each must carry the setting.
         let held = hold_all(&pool, 2).await;
         let sleeps: Vec<_> = held
@@ -495,20 +500,19 @@ fn a_slow_query_is_cancelled_by_statement_timeout_with_57014() {
             .map(|mut conn| {
                 tokio::spawn(async move {
                     let started = Instant::now();
-                    let r = tokio::time::timeout(limit, sqlx::query("SELECT pg_sleep(1)").execute(&mut *conn)).await;
+                    let query = sqlx::query("SELECT pg_sleep($1)").bind(seconds);
+                    let r = tokio::time::timeout(limit, query.execute(&mut *conn)).await;
                     (r.map(|r| r.map(|_| ())), started.elapsed())
                 })
             })
             .collect();
         let mut results = Vec::new();
         for sleep in sleeps {
-            results.push(sleep.await.unwrap_or_else(|e| Failure::new("SELECT pg_sleep(1)").got(e.to_string()).fail()));
+            results.push(sleep.await.unwrap_or_else(|e| Failure::new("SELECT pg_sleep(..)").got(e.to_string()).fail()));
         }
         for (r, took) in results {
-            let called = format!(
-                "SELECT pg_sleep(1) on a connection of your pool (statement_timeout {:?})",
-                cfg.statement_timeout
-            );
+            let called =
+                format!("{sleep} on a connection of your pool (statement_timeout {:?})", cfg.statement_timeout);
             match r {
                 Ok(Err(sqlx::Error::Database(e))) if e.code().as_deref() == Some("57014") => {}
                 Ok(Err(e)) => Failure::new(called)
@@ -573,7 +577,9 @@ fn an_exhausted_pool_fails_fast_with_busy() {
             "place_order(&pool, {product}, 1) while the check holds all {} connections (acquire_timeout {:?})",
             cfg.max_connections, cfg.acquire_timeout
         );
-        let limit = cfg.acquire_timeout + Duration::from_millis(300);
+        // Without an acquire timeout sqlx waits 30 s: a limit of a few seconds
+        // still tells that apart from the configured tenth of a second.
+        let limit = cfg.acquire_timeout + slack(&db).await;
         let started = Instant::now();
         let result = tokio::time::timeout(limit, place_order(&pool, product, 1)).await;
         let took = started.elapsed();
@@ -829,8 +835,12 @@ fn more_requests_than_connections_all_finish_without_passing_max_connections() {
         let mut cfg = config(&db);
         cfg.max_connections = data::int(3..5) as u32;
         cfg.min_connections = 1;
-        cfg.acquire_timeout = Duration::from_millis(1000);
-        cfg.statement_timeout = Duration::from_millis(1500);
+        // The queued requests wait for a connection while the check holds
+        // the row and while the others drain: long limits, so only a pool
+        // that can never serve them (or a server past its share) fails.
+        cfg.acquire_timeout = Duration::from_secs(6);
+        cfg.request_timeout = Duration::from_secs(8);
+        cfg.statement_timeout = Duration::from_secs(7);
         let pool = built(&cfg).await;
         let requests = cfg.max_connections as usize * 3 + data::int(0..3) as usize;
         let product = new_product(&db, requests as i32 * 2).await;
@@ -856,10 +866,17 @@ fn more_requests_than_connections_all_finish_without_passing_max_connections() {
                 tokio::spawn(async move { place_order(&pool, product, 1).await })
             })
             .collect();
-        let hold = Duration::from_millis(80);
-        tokio::time::sleep(hold).await;
+        // Hold the row until the pool is full: every connection it may open
+        // waits on the check's lock (the rest queue in the pool), or a few
+        // seconds pass.
+        let waiting_for = i64::from(cfg.max_connections).min(requests as i64);
+        let give_up = Instant::now() + Duration::from_secs(4);
+        while lock_waiters(&db, &cfg.application_name).await < waiting_for && Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let hold = started.elapsed();
         let _ = lock.rollback().await;
-        let bound = hold + Duration::from_millis(800);
+        let bound = hold + cfg.acquire_timeout;
         let mut failed: Vec<String> = Vec::new();
         let mut unfinished = 0;
         for task in tasks {
@@ -875,9 +892,20 @@ fn more_requests_than_connections_all_finish_without_passing_max_connections() {
         let _ = sampler.await;
         let peak = peak.load(Ordering::Relaxed);
         let called = format!(
-            "{requests} place_order calls at once on a pool of {} connections (the check held the row for {hold:?})",
+            "{requests} place_order calls at once on a pool of {} connections (the check held the row until the \
+             pool was full, {hold:?})",
             cfg.max_connections
         );
+        if peak > i64::from(cfg.max_connections) {
+            Failure::new(&called)
+                .expected(format!("never more than max_connections ({}) sessions on the server", cfg.max_connections))
+                .got(format!("{peak} sessions named {:?} at once", cfg.application_name))
+                .hint(
+                    "Every connection must come from the one pool, built with config.max_connections: the server's \
+                     connections are shared by every replica, and the pool size is this replica's share.",
+                )
+                .fail();
+        }
         if !failed.is_empty() || unfinished > 0 {
             let n = failed.len();
             failed.dedup();
@@ -896,16 +924,6 @@ fn more_requests_than_connections_all_finish_without_passing_max_connections() {
                      time out instead, something holds connections longer than it should: a statement sent on \
                      the pool inside a transaction needs a second connection while holding the first, and when \
                      every request does that, none can finish.",
-                )
-                .fail();
-        }
-        if peak > i64::from(cfg.max_connections) {
-            Failure::new(&called)
-                .expected(format!("never more than max_connections ({}) sessions on the server", cfg.max_connections))
-                .got(format!("{peak} sessions named {:?} at once", cfg.application_name))
-                .hint(
-                    "Every connection must come from the one pool, built with config.max_connections: the server's \
-                     connections are shared by every replica, and the pool size is this replica's share.",
                 )
                 .fail();
         }
@@ -1015,11 +1033,40 @@ async fn built(cfg: &PoolConfig) -> PgPool {
     }
 }
 
-/// Borrows `n` connections of `pool` at once.
+/// How long past a configured timeout the check waits before it calls the
+/// outcome wrong: a second and a half, plus twenty round trips measured now
+/// on the check's own connection (a loaded machine is slow at everything),
+/// at most five seconds. Each mistake it tells apart takes far longer: sqlx's
+/// defaults are 30 s to acquire and 10 minutes idle, and the statements the
+/// checks time out sleep for twice the limit.
+async fn slack(db: &Db) -> Duration {
+    let mut slowest = Duration::ZERO;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let _: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(db.pool())
+            .await
+            .unwrap_or_else(|e| query_failed("SELECT 1 (the check timing a round trip)", e));
+        slowest = slowest.max(started.elapsed());
+    }
+    (Duration::from_millis(1500) + slowest * 20).min(Duration::from_secs(5))
+}
+
+/// Borrows `n` connections of `pool` at once. A pool whose acquire timeout
+/// is a tenth of a second can time out opening a connection on a loaded
+/// machine although it has room: the check asks again while the pool has
+/// fewer than `n` open, for a few seconds.
 async fn hold_all(pool: &PgPool, n: u32) -> Vec<PoolConnection<sqlx::Postgres>> {
     let mut held = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
     for i in 0..n {
-        match pool.acquire().await {
+        let got = loop {
+            match pool.acquire().await {
+                Err(sqlx::Error::PoolTimedOut) if Instant::now() < deadline && pool.size() < n => continue,
+                other => break other,
+            }
+        };
+        match got {
             Ok(conn) => held.push(conn),
             Err(e) => Failure::new(format!("the check borrowing connection {} of {n} from your pool", i + 1))
                 .expected("a connection: the pool has room for it")
@@ -1031,10 +1078,10 @@ async fn hold_all(pool: &PgPool, n: u32) -> Vec<PoolConnection<sqlx::Postgres>> 
     held
 }
 
-/// Waits until every connection of `pool` is back (at most 300 ms) and
+/// Waits until every connection of `pool` is back (at most 3 s) and
 /// returns how many are still out.
 async fn settle(pool: &PgPool) -> u32 {
-    let deadline = Instant::now() + Duration::from_millis(300);
+    let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let out = pool.size().saturating_sub(pool.num_idle() as u32);
         if out == 0 || Instant::now() > deadline {
@@ -1044,10 +1091,10 @@ async fn settle(pool: &PgPool) -> u32 {
     }
 }
 
-/// Waits (up to a second) until every connection made through the relay is
-/// closed; `Some(n)` when `n` are still open.
+/// Waits (up to three seconds) until every connection made through the
+/// relay is closed; `Some(n)` when `n` are still open.
 async fn wait_all_closed(db: &Db) -> Option<usize> {
-    let deadline = Instant::now() + Duration::from_secs(1);
+    let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let open = db.wire().connections().iter().filter(|c| !c.closed).count();
         if open == 0 {
@@ -1066,6 +1113,18 @@ async fn server_max_connections(db: &Db) -> u32 {
         .await
         .unwrap_or_else(|e| query_failed("SHOW max_connections", e));
     n as u32
+}
+
+/// Sessions in this database named `app` waiting for a lock.
+async fn lock_waiters(db: &Db, app: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 \
+         AND wait_event_type = 'Lock'",
+    )
+    .bind(app)
+    .fetch_one(db.pool())
+    .await
+    .unwrap_or_else(|e| query_failed("SELECT count(*) FROM pg_stat_activity", e))
 }
 
 /// Sessions in this database named `app`.

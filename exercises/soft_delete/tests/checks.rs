@@ -1041,10 +1041,22 @@ fn atomic(sent: &Traffic, committed: bool) -> Result<(), String> {
     if sent.len() == 1 {
         return Ok(());
     }
+    let queries = sent.queries();
     if committed {
+        // A statement sent on the pool after COMMIT lands on whichever
+        // connection the pool hands out: the one the transaction just gave
+        // back, or another. Say what happened whichever it is.
+        let commit = sent.all().iter().find(|s| s.verb() == "COMMIT").map(|s| s.seq);
+        let late = commit.and_then(|c| queries.iter().find(|s| !s.inside_transaction() && s.seq > c));
+        if let Some(late) = late {
+            return Err(format!(
+                "`{}` ran after the COMMIT, outside the transaction: it went through the pool, not through the \
+                 transaction, so it was not part of it",
+                late.sql.split_whitespace().collect::<Vec<_>>().join(" ")
+            ));
+        }
         return sent.in_one_transaction();
     }
-    let queries = sent.queries();
     if let Some(outside) = queries.iter().find(|s| !s.inside_transaction()) {
         return Err(format!(
             "`{}` ran outside any transaction",
