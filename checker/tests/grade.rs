@@ -10,7 +10,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{checker, copy_tree, workspace_root};
+use common::{checker, checker_std, copy_tree, workspace_root};
 
 /// A student's copy of the course (its `exercises/connect` and the root
 /// manifest), with `src` taken from `src_from` when given.
@@ -86,7 +86,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
 
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path();
-    let run = checker()
+    let grader = checker_std()
         .args(["grade"])
         .arg(&class_dir)
         .arg("--roster")
@@ -96,8 +96,14 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
         .args(["--only", "connect", "--jobs", "2", "--timeout", "10"])
         .env("WORKBOOK_CHECK_TIMEOUT", "3")
         .env("WORKBOOK_CHECK_MEMORY_MB", "256")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // Its throwaway cluster is named after it; other tests grade at the
+    // same time, with clusters of their own.
+    let cluster = format!("grade-pg-{}", grader.id());
+    let run = grader.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(0), "{stdout}{stderr}");
@@ -156,7 +162,7 @@ fn a_hostile_class_is_graded_fairly_into_every_format() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("grade-pg-"))
+        .filter(|n| *n == cluster)
         .collect();
     assert!(left.is_empty(), "the throwaway cluster was removed: {left:?}");
 

@@ -14,7 +14,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{checker, copy_tree, workspace_root};
+use common::{checker_std, copy_tree, workspace_root};
 
 /// Where the fixture looks for what it attacks (it has no other way to
 /// learn the test's paths: its environment is cleared).
@@ -54,14 +54,26 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Check binaries built in this course's target dir still running.
-fn checks_alive() -> Vec<String> {
+/// The check binaries of this course still running for grader `grader`.
+/// Run as root, each of its check processes has a uid of its own from the
+/// block the grader's pid picks (`sandbox::fresh_uid`), and whatever they
+/// start keeps it: those are the ones counted, so check binaries other
+/// tests run at the same time from the same target dir are not.
+fn checks_alive(grader: u32) -> Vec<String> {
     let target = workspace_root().join("target");
+    let block = 2_000_000_000 + (grader % 100_000) * 1000;
+    let as_root = rustix::process::getuid().is_root();
     let mut alive = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         if !entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        if let Ok(exe) = std::fs::read_link(entry.path().join("exe"))
+        let uid = std::fs::read_to_string(entry.path().join("status")).ok().and_then(|status| {
+            status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().next()?.parse().ok())
+        });
+        let ours = !as_root || uid.is_some_and(|u: u32| (block..block + 1000).contains(&u));
+        if ours
+            && let Ok(exe) = std::fs::read_link(entry.path().join("exe"))
             && exe.starts_with(&target)
             && exe.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checks-"))
         {
@@ -90,15 +102,19 @@ fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
     let course_before = snapshot(&root.join("exercises"));
     let out = hostile.join("out");
 
-    let run = checker()
+    let grader = checker_std()
         .args(["grade"])
         .arg(class.path())
         .arg("--out")
         .arg(&out)
         .args(["--only", "connect", "--jobs", "2", "--timeout", "60", "--require-sandbox"])
         .env("WORKBOOK_TEST_SECRET", "hunter2")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let grader_pid = grader.id();
+    let run = grader.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(0), "{stderr}");
     assert!(stderr.lines().nth(1).is_some_and(|l| l.starts_with("Sandbox: Landlock")), "{stderr}");
@@ -134,7 +150,7 @@ fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
 
     // Nothing of the attacker's lives on to edit what grading wrote.
     std::thread::sleep(std::time::Duration::from_secs(2));
-    assert_eq!(checks_alive(), Vec::<String>::new(), "check processes outlived grading");
+    assert_eq!(checks_alive(grader_pid), Vec::<String>::new(), "check processes outlived grading");
     assert_eq!(std::fs::read_to_string(out.join("grades.csv")).unwrap(), csv, "grades.csv changed after grading");
     let mut written: Vec<String> =
         std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
