@@ -203,7 +203,8 @@ pub struct GradeArgs {
     /// costs); grading says so on its first line and in grades.json.
     #[arg(long, conflicts_with = "require_sandbox")]
     pub no_sandbox: bool,
-    /// Refuse to grade where the machine offers no sandbox (Landlock).
+    /// Refuse to grade unless the machine offers the whole sandbox
+    /// (Landlock ABI 6, or ABI 4 and a separate uid when run as root).
     #[arg(long)]
     pub require_sandbox: bool,
 }

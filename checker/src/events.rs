@@ -137,6 +137,12 @@ pub async fn drive<T>(reporter: &mut dyn Reporter, work: impl AsyncFnOnce(Events
 /// Whether grading sandboxes the submissions' code, and how (or why not).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SandboxState {
+    /// Whether submissions' code ran in a sandbox at all.
     pub on: bool,
+    /// Whether it was the whole sandbox the docs describe (false: none, or
+    /// an older kernel's part of it; `detail` says what is missing).
+    pub full: bool,
+    /// The Landlock ABI enforced, when on.
+    pub landlock_abi: Option<i32>,
     pub detail: String,
 }

@@ -11,9 +11,11 @@
 //! root, and `exec`s the program, which inherits all of it. The
 //! environment was cleared by the checker before the trampoline started.
 //!
-//! Where the kernel offers no Landlock with signal scoping, [`probe`]
-//! says why, grading says so on its first line and in grades.json, and
-//! `--require-sandbox` refuses to grade.
+//! On an older kernel the sandbox enforces what its Landlock knows
+//! ([`probe`] says which rights are missing); grading says so on its first
+//! line and in grades.json, and `--require-sandbox` refuses to grade
+//! unless the sandbox is whole (a separate uid, when grading as root,
+//! stands in for signal scoping).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -24,12 +26,25 @@ use landlock::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The Landlock ABI the sandbox needs: 6 brings signal and abstract-unix
-/// socket scoping, on top of filesystem (1 to 3) and TCP ports (4).
-const NEEDED: ABI = ABI::V6;
+/// The Landlock ABI that gives the whole sandbox: 6 brings signal and
+/// abstract-unix socket scoping, on top of filesystem (1 to 3) and TCP
+/// ports (4).
+const FULL: ABI = ABI::V6;
+
+/// The levels the sandbox falls back through, best first: what each adds.
+const LEVELS: [(ABI, &str); 4] = [
+    (ABI::V6, "signal and abstract-socket scoping (Landlock ABI 6, Linux 6.12)"),
+    (ABI::V4, "TCP port rules (Landlock ABI 4, Linux 6.7)"),
+    (ABI::V3, "file truncation rules (Landlock ABI 3, Linux 6.2)"),
+    (ABI::V1, "file rules (Landlock ABI 1, Linux 5.13)"),
+];
+
+/// Caps the Landlock ABI the sandbox uses below what the kernel offers:
+/// how the fallbacks are tried on a kernel that has them all.
+pub const ABI_CAP_VAR: &str = "WORKBOOK_LANDLOCK_ABI";
 
 /// What one sandboxed process may do. Sent to the trampoline as JSON.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Policy {
     /// Read (files and directories beneath).
     pub read: Vec<PathBuf>,
@@ -46,41 +61,87 @@ pub struct Policy {
     pub bind_ephemeral: bool,
     /// Run as this uid (and gid), when started as root.
     pub uid: Option<u32>,
+    /// The Landlock ABI to enforce ([`probe`]'s): rules an older one does
+    /// not know are left out.
+    #[serde(default = "full_abi")]
+    pub abi: i32,
 }
 
-/// Whether this machine can sandbox: `Err` says why not.
-pub fn probe() -> Result<(), String> {
-    static PROBED: OnceLock<Result<(), String>> = OnceLock::new();
+fn full_abi() -> i32 {
+    FULL as i32
+}
+
+/// What this machine's kernel lets the sandbox enforce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Support {
+    /// The Landlock ABI in use (1 to 6).
+    pub abi: i32,
+    /// What a newer kernel would add, in words.
+    pub missing: Vec<&'static str>,
+}
+
+impl Support {
+    pub fn signals(&self) -> bool {
+        self.abi >= FULL as i32
+    }
+    pub fn ports(&self) -> bool {
+        self.abi >= ABI::V4 as i32
+    }
+}
+
+/// Whether this machine can sandbox, and how far: `Err` says why not at all.
+pub fn probe() -> Result<Support, String> {
+    static PROBED: OnceLock<Result<Support, String>> = OnceLock::new();
     PROBED
         .get_or_init(|| {
-            // Creating a ruleset restricts nothing: it only asks the
-            // kernel whether it knows every right the sandbox handles.
-            Ruleset::default()
-                .set_compatibility(CompatLevel::HardRequirement)
-                .handle_access(AccessFs::from_all(NEEDED))
-                .and_then(|r| r.handle_access(AccessNet::from_all(NEEDED)))
-                .and_then(|r| r.scope(Scope::from_all(NEEDED)))
-                .and_then(|r| r.create())
-                .map(|_| ())
-                .map_err(|e| format!("Landlock ABI 6 (filesystem, TCP ports, signal scoping) is not available: {e}"))
+            let cap: i32 = std::env::var(ABI_CAP_VAR).ok().and_then(|v| v.parse().ok()).unwrap_or(FULL as i32);
+            let mut first_error = None;
+            for (i, (abi, _)) in LEVELS.iter().enumerate() {
+                if *abi as i32 > cap {
+                    continue;
+                }
+                // Creating a ruleset restricts nothing: it only asks the
+                // kernel whether it knows every right of that level.
+                match ruleset(*abi) {
+                    Ok(_) => {
+                        let missing = LEVELS[..i].iter().map(|(_, what)| *what).collect();
+                        return Ok(Support { abi: *abi as i32, missing });
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            Err(format!(
+                "Landlock is not available ({})",
+                first_error.unwrap_or_else(|| format!("{ABI_CAP_VAR}={cap} allows no level"))
+            ))
         })
         .clone()
 }
 
+/// A ruleset handling every right of `abi`, refused unless the kernel
+/// knows them all.
+fn ruleset(abi: ABI) -> Result<landlock::RulesetCreated, String> {
+    let mut rules =
+        Ruleset::default().set_compatibility(CompatLevel::HardRequirement).handle_access(AccessFs::from_all(abi));
+    if abi >= ABI::V4 {
+        rules = rules.and_then(|r| r.handle_access(AccessNet::from_all(abi)));
+    }
+    if abi >= ABI::V6 {
+        rules = rules.and_then(|r| r.scope(Scope::from_all(abi)));
+    }
+    rules.and_then(|r| r.create()).map_err(|e| e.to_string())
+}
+
 /// Applies `policy` to this process (the trampoline, before it `exec`s).
 pub fn enter(policy: &Policy) -> Result<(), String> {
-    let abi = NEEDED;
+    let abi = ABI::from(policy.abi);
     let read = AccessFs::from_read(abi);
     let exec = read | AccessFs::Execute;
     let write = AccessFs::from_all(abi);
     let fail = |e: landlock::RulesetError| format!("setting up the sandbox: {e}");
-    let mut rules = Ruleset::default()
-        .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(AccessFs::from_all(abi))
-        .and_then(|r| r.handle_access(AccessNet::from_all(abi)))
-        .and_then(|r| r.scope(Scope::from_all(abi)))
-        .and_then(|r| r.create())
-        .map_err(fail)?;
+    let mut rules = ruleset(abi).map_err(|e| format!("setting up the sandbox: {e}"))?;
     for (paths, access) in [(&policy.read, read), (&policy.exec, exec), (&policy.write, write)] {
         for path in paths {
             // A path this machine does not have is simply not granted.
@@ -89,15 +150,17 @@ pub fn enter(policy: &Policy) -> Result<(), String> {
             rules = rules.add_rule(PathBeneath::new(fd, access)).map_err(fail)?;
         }
     }
-    let mut ports = policy.connect.clone();
-    if policy.connect_ephemeral {
-        ports.extend(ephemeral_ports());
-    }
-    for port in ports {
-        rules = rules.add_rule(NetPort::new(port, AccessNet::ConnectTcp)).map_err(fail)?;
-    }
-    if policy.bind_ephemeral {
-        rules = rules.add_rule(NetPort::new(0, AccessNet::BindTcp)).map_err(fail)?;
+    if abi >= ABI::V4 {
+        let mut ports = policy.connect.clone();
+        if policy.connect_ephemeral {
+            ports.extend(ephemeral_ports());
+        }
+        for port in ports {
+            rules = rules.add_rule(NetPort::new(port, AccessNet::ConnectTcp)).map_err(fail)?;
+        }
+        if policy.bind_ephemeral {
+            rules = rules.add_rule(NetPort::new(0, AccessNet::BindTcp)).map_err(fail)?;
+        }
     }
     let status = rules.restrict_self().map_err(fail)?;
     if status.ruleset != RulesetStatus::FullyEnforced {
@@ -149,6 +212,8 @@ pub struct Context {
     pub target_dir: PathBuf,
     /// The uid its processes run as, when the checker is root.
     pub uid: Option<u32>,
+    /// The Landlock ABI to enforce ([`Support::abi`]).
+    pub abi: i32,
 }
 
 /// The parts of the system every sandboxed process reads: libraries and
@@ -212,7 +277,10 @@ impl Context {
             read.push(course.join(part));
         }
         read.push(self.overlay_root.clone());
-        let mut write = vec![self.target_dir.clone(), tmp.to_path_buf(), PathBuf::from("/dev/null")];
+        let mut write = build_outputs(&self.target_dir);
+        // Cargo trims the course's lockfile to the overlay's members.
+        write.push(self.overlay_root.join("Cargo.lock"));
+        write.extend([tmp.to_path_buf(), PathBuf::from("/dev/null")]);
         if let Some(home) = cargo_home() {
             read.extend(["registry", "git", "config.toml"].map(|p| home.join(p)));
             // Cargo takes its package-cache lock and records cache use even
@@ -222,7 +290,16 @@ impl Context {
         let mut exec: Vec<PathBuf> =
             ["/usr/bin", "/bin", "/usr/lib", "/lib", "/lib64", "/usr/libexec"].into_iter().map(PathBuf::from).collect();
         exec.extend(sysroot().map(Path::to_path_buf));
-        Policy { read, exec, write, uid: None, ..Policy::default() }
+        Policy {
+            read,
+            exec,
+            write,
+            connect: Vec::new(),
+            connect_ephemeral: false,
+            bind_ephemeral: false,
+            uid: None,
+            abi: self.abi,
+        }
     }
 
     /// A check process: read its crate (migrations, sources the checks
@@ -245,6 +322,7 @@ impl Context {
             connect_ephemeral: true,
             bind_ephemeral: true,
             uid: self.check_uid(crate_dir, executable),
+            abi: self.abi,
         }
     }
 
@@ -253,6 +331,23 @@ impl Context {
     pub fn check_uid(&self, crate_dir: &Path, executable: &Path) -> Option<u32> {
         self.uid.filter(|_| readable_by_others(executable) && readable_by_others(crate_dir))
     }
+}
+
+/// What a build writes in the target dir: cargo's profile directory, the
+/// temporary directory of integration tests and the two files cargo keeps
+/// at the top. Not the rest of the target dir: `target/workbook` holds
+/// the other job slots' overlays (a classmate's sources), the grading
+/// cluster and the checker's state, which `include_str!` would otherwise
+/// read into a compiler message. The directories are made first, since
+/// a rule can only name what exists.
+pub fn build_outputs(target_dir: &Path) -> Vec<PathBuf> {
+    let dirs = ["debug", "tmp"].map(|d| target_dir.join(d));
+    for dir in &dirs {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // Cargo writes them as it builds the course, before any submission.
+    let files = [".rustc_info.json", "CACHEDIR.TAG"].map(|f| target_dir.join(f));
+    dirs.into_iter().chain(files).collect()
 }
 
 /// Whether a process of another uid could reach `path`: every directory

@@ -1,6 +1,8 @@
 //! Grading a hostile submission next to an honest one (issue #13): the
 //! attacker (fixture `connect/escapes`) tries every way out of the
-//! sandbox from its check process; the honest one is the solution.
+//! sandbox from its check process, the peeker (`connect/peeks_at_build`)
+//! tries to compile files it must not see into its binary; the honest one
+//! is the solution.
 //! Graded with `--jobs 2`, sandboxed: the attacker earns what its honest
 //! functions earn, its feedback names each refusal, the honest one gets
 //! full marks, `--out` holds only what the checker wrote, the course tree
@@ -94,6 +96,12 @@ fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
     let root = workspace_root();
     submission(class.path(), "attacker", &root.join("checker/tests/fixtures/connect/escapes/src"));
     submission(class.path(), "honest", &root.join("solutions/connect/src"));
+    // Reads at compile time: a secret, and a file in the checker's part of
+    // the target dir (where the other job slots' overlays live).
+    submission(class.path(), "peeker", &root.join("checker/tests/fixtures/connect/peeks_at_build/src"));
+    let peek = root.join("target/workbook/peek.txt");
+    std::fs::create_dir_all(peek.parent().unwrap()).unwrap();
+    std::fs::write(&peek, "a classmate's code: hunter3\n").unwrap();
     // A symbolic link to the secret in an editable place, and a file too
     // big to read whole: both refused, neither copied.
     let attacker_src = class.path().join("attacker/exercises/connect/src");
@@ -147,6 +155,14 @@ fn an_attacker_graded_beside_an_honest_student_escapes_nothing() {
     assert!(!feedback.contains("hunter2") && !feedback.contains("WORKBOOK_TEST_SECRET"), "{feedback}");
     assert!(feedback.contains("src/secret.rs (a symbolic link: refused)"), "{feedback}");
     assert!(feedback.contains("src/big.rs (over 1024 KiB: refused)"), "{feedback}");
+    assert_eq!(points("peeker"), 0, "{csv}");
+    let peeked = std::fs::read_to_string(out.join("feedback/peeker.md")).unwrap();
+    for file in ["/tmp/workbook-hostile/secret.txt", "peek.txt"] {
+        let refused = peeked.lines().any(|l| l.contains(file) && l.contains("Permission denied"));
+        assert!(refused, "the build was refused {file}:\n{peeked}");
+    }
+    assert!(!peeked.contains("hunter2") && !peeked.contains("hunter3"), "{peeked}");
+    let _ = std::fs::remove_file(&peek);
 
     // Nothing of the attacker's lives on to edit what grading wrote.
     std::thread::sleep(std::time::Duration::from_secs(2));
@@ -226,4 +242,74 @@ fn each_sandbox_restriction_bites_and_the_same_attack_works_without_it() {
     let mut allowed = base_policy();
     allowed["connect"] = serde_json::json!([port]);
     assert_eq!(bash(Some(allowed)), 0, "unless the policy names it");
+}
+
+/// On a kernel whose Landlock is older than the sandbox wants, the
+/// sandbox enforces the rules that kernel knows, no fewer, and grading
+/// says what is missing. The ABI cap stands in for the older kernel.
+#[test]
+fn an_older_kernel_gets_the_parts_of_the_sandbox_it_has_and_grading_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "hunter2").unwrap();
+    let grader = std::process::id();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let at = |abi: i32| {
+        let mut p = base_policy();
+        p["abi"] = serde_json::json!(abi);
+        p
+    };
+    let read = format!("cat {}", secret.display());
+    let signal = format!("kill -0 {grader}");
+    let connect = format!("exec 3<>/dev/tcp/127.0.0.1/{port}");
+    // ABI 4: files and ports still refused; signals are what it lacks.
+    assert_ne!(sandboxed_sh(Some(at(4)), &read).0, 0, "ABI 4 still enforces file rules");
+    assert_eq!(sandboxed_bash(Some(at(4)), &connect), 1, "ABI 4 still enforces port rules");
+    assert_eq!(sandboxed_sh(Some(at(4)), &signal).0, 0, "ABI 4 has no signal scoping");
+    // ABI 3: file rules only.
+    assert_ne!(sandboxed_sh(Some(at(3)), &read).0, 0, "ABI 3 still enforces file rules");
+    assert_eq!(sandboxed_bash(Some(at(3)), &connect), 0, "ABI 3 has no port rules");
+    // As root, the separate uid is what stops the signal without scoping.
+    if common::running_as_root() {
+        let mut p = at(4);
+        p["uid"] = serde_json::json!(2_100_000_000u32 + grader % 1000);
+        let (code, err) = sandboxed_sh(Some(p), &signal);
+        assert_ne!(code, 0, "a separate uid cannot signal the grader: {err}");
+    }
+
+    // Grading names what is missing, and --require-sandbox refuses a sandbox
+    // that is not whole.
+    let class = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let grade = |abi: &str| {
+        let run = checker_std()
+            .arg("grade")
+            .arg(class.path())
+            .arg("--out")
+            .arg(out.path().join("out"))
+            .arg("--require-sandbox")
+            .env("WORKBOOK_LANDLOCK_ABI", abi)
+            .output()
+            .unwrap();
+        (run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned())
+    };
+    let (code, err) = grade("3");
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("PARTIAL: Landlock ABI 3") && err.contains("TCP port rules (Landlock ABI 4"), "{err}");
+    let (code, err) = grade("0");
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("Landlock is not available"), "{err}");
+    let written = std::fs::read_dir(out.path().join("out")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(written, 0, "nothing was written");
+}
+
+/// `bash -c script` in the trampoline (bash, for `/dev/tcp`); its exit code.
+fn sandboxed_bash(policy: Option<serde_json::Value>, script: &str) -> i32 {
+    let policy = policy.map_or_else(|| "-".to_owned(), |p| p.to_string());
+    let out = common::checker_std()
+        .args(["__sandbox", "none", "0", &policy, "--", "/bin/bash", "-c", script])
+        .output()
+        .unwrap();
+    out.status.code().unwrap_or(-1)
 }

@@ -236,7 +236,7 @@ mod tests {
         StudentResult {
             student: "ada, \"the first\"".into(),
             folder: "ada".into(),
-            sandbox: crate::events::SandboxState { on: true, detail: "test".into() },
+            sandbox: crate::events::SandboxState { on: true, full: true, landlock_abi: Some(6), detail: "test".into() },
             exercises: vec![ExerciseResult {
                 slug: "connect".into(),
                 title: "Connect".into(),

@@ -66,23 +66,64 @@ fn sandbox_state(opts: &GradeOptions) -> Result<SandboxState, GradeError> {
         }
         return Ok(SandboxState {
             on: false,
+            full: false,
+            landlock_abi: None,
             detail: "--no-sandbox: submissions' code runs with the grader's own rights".into(),
         });
     }
+    let root = crate::sys::effective_uid() == 0;
     match crate::sandbox::probe() {
-        Ok(()) => {
-            let uid = if crate::sys::effective_uid() == 0 { ", each check process as a separate uid" } else { "" };
-            Ok(SandboxState {
-                on: true,
-                detail: format!("Landlock (files, TCP ports, signals), a cleared environment{uid}"),
-            })
+        Ok(support) => {
+            let state = describe(&support, root);
+            if !state.full && opts.require_sandbox {
+                return Err(GradeError::NoSandbox(state.detail));
+            }
+            Ok(state)
         }
         Err(why) if opts.require_sandbox => Err(GradeError::NoSandbox(why)),
         Err(why) => Ok(SandboxState {
             on: false,
+            full: false,
+            landlock_abi: None,
             detail: format!("{why}; submissions' code runs with the grader's own rights (--require-sandbox refuses)"),
         }),
     }
+}
+
+/// The sandbox a kernel's Landlock gives, in words. Run as root, each check
+/// process is a uid of its own, which cannot signal or trace the grader or
+/// another submission's processes: that stands in for signal scoping.
+fn describe(support: &crate::sandbox::Support, root: bool) -> SandboxState {
+    let uid = if root { ", each check process as a separate uid" } else { "" };
+    let abi = support.abi;
+    if support.missing.is_empty() {
+        return SandboxState {
+            on: true,
+            full: true,
+            landlock_abi: Some(abi),
+            detail: format!("Landlock ABI {abi} (files, TCP ports, signals), a cleared environment{uid}"),
+        };
+    }
+    let full = support.ports() && (support.signals() || root);
+    let missing = support.missing.join(", ");
+    let detail = if full {
+        format!(
+            "Landlock ABI {abi} (files, TCP ports), a cleared environment{uid} (which stands in for the {missing} \
+             this kernel lacks)"
+        )
+    } else {
+        format!(
+            "PARTIAL: Landlock ABI {abi} enforces file rules{ports}, a cleared environment{uid}; this kernel lacks \
+             {missing}, so a submission's code {can} (--require-sandbox refuses)",
+            ports = if support.ports() { " and TCP ports" } else { "" },
+            can = match (support.ports(), support.signals() || root) {
+                (false, false) => "can reach any local TCP port and signal the grader",
+                (false, true) => "can reach any local TCP port",
+                _ => "can signal the grader",
+            },
+        )
+    };
+    SandboxState { on: true, full, landlock_abi: Some(abi), detail }
 }
 
 /// What every submission is graded against: the course's exercises and
@@ -249,6 +290,7 @@ async fn grade_one(
         overlay_root: ov.root.clone(),
         target_dir: plan.course.target_dir(),
         uid: (crate::sys::effective_uid() == 0).then(crate::sandbox::fresh_uid),
+        abi: plan.sandbox.landlock_abi.unwrap_or(6),
     });
     let mut results = Vec::new();
     for (i, ex) in plan.exercises.iter().enumerate() {

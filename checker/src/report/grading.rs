@@ -22,11 +22,13 @@ impl Reporter for GradeProgress {
             Event::GradingStarted { submissions, exercises, server, jobs, sandbox } => {
                 if !sandbox.on {
                     eprintln!("{} {}", "WARNING: grading WITHOUT a sandbox:".red().bold(), sandbox.detail);
+                } else if !sandbox.full {
+                    eprintln!("{} {}", "WARNING: grading with only PART of the sandbox:".red().bold(), sandbox.detail);
                 }
                 eprintln!(
                     "Grading {submissions} submission(s) x {exercises} exercise(s) on {server}, {jobs} at a time."
                 );
-                if sandbox.on {
+                if sandbox.on && sandbox.full {
                     eprintln!("Sandbox: {}.", sandbox.detail);
                 }
                 let bar = ProgressBar::new(*submissions as u64);
