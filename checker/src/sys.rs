@@ -81,6 +81,17 @@ impl Drop for GroupGuard {
     }
 }
 
+/// A copy of stdin when it is a pipe (the verdict pipe), as a file the
+/// trampoline writes its own first line to and closes before the `exec`.
+pub fn stdin_pipe_copy() -> std::io::Result<Option<std::fs::File>> {
+    let stdin = rustix::stdio::stdin();
+    let stat = rustix::fs::fstat(stdin)?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::Fifo {
+        return Ok(None);
+    }
+    Ok(Some(std::fs::File::from(rustix::io::fcntl_dupfd_cloexec(stdin, 0)?)))
+}
+
 /// When stdin is a pipe (the verdict pipe the checker handed over), moves
 /// it to a new descriptor that survives `exec` and puts `/dev/null` on
 /// stdin; returns the new descriptor's number. The descriptor is kept

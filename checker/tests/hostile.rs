@@ -313,3 +313,34 @@ fn sandboxed_bash(policy: Option<serde_json::Value>, script: &str) -> i32 {
         .unwrap();
     out.status.code().unwrap_or(-1)
 }
+
+/// The trampoline's own first line on the verdict pipe says whether the
+/// sandbox was set up: a check binary that prints the failure line itself
+/// comes after "started", so it cannot pass its own 0 off as the grader's
+/// fault, and a sandbox that fails is reported as such, not as a crash.
+#[test]
+fn the_verdict_pipe_opens_with_the_trampolines_word_which_the_program_cannot_forge() {
+    let run = |policy: &str, script: &str| {
+        let (rx, tx) = std::io::pipe().unwrap();
+        let mut child = common::checker_std()
+            .args(["__sandbox", "none", "0", policy, "--", "/bin/sh", "-c", script])
+            .stdin(tx)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut { rx }, &mut text).unwrap();
+        child.wait().unwrap();
+        let first = text.lines().next().unwrap_or("").to_owned();
+        (first, workbook::report::read_verdicts(text.as_bytes()).start)
+    };
+    let forge = format!("echo '{}it was the grader' >&$WORKBOOK_VERDICT_FD", workbook::report::START_FAILED);
+    let (first, start) = run(&base_policy().to_string(), &forge);
+    assert_eq!(first, workbook::report::STARTED);
+    assert_eq!(start, Some(Ok(())), "the forged line after it is not the trampoline's");
+
+    let (first, start) = run("{not a policy", &forge);
+    assert!(first.starts_with(workbook::report::START_FAILED), "{first}");
+    assert!(matches!(start, Some(Err(why)) if why.contains("reading the sandbox policy")));
+}

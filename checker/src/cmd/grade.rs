@@ -31,7 +31,23 @@ pub async fn execute(session: &Session, args: &GradeArgs) -> anyhow::Result<Code
     let mut reporters =
         (GradeProgress::default(), (GradeFiles::new(out), GradeTable { out_dir: out.display().to_string() }));
     let (graded, shown) = drive(&mut reporters, async |events| grade::grade(session, &opts, &events).await).await;
-    graded?;
+    let graded = graded?;
     shown?;
+    // Points that say nothing about the work: the instructor must know.
+    let failed: Vec<String> = graded
+        .iter()
+        .flat_map(|s| {
+            s.exercises.iter().filter(|e| e.grader_error.is_some()).map(|e| format!("{}/{}", s.student, e.slug))
+        })
+        .collect();
+    if !failed.is_empty() {
+        eprintln!(
+            "error: {} exercise(s) could not be graded because the sandbox could not be set up on this machine \
+             (their 0 says nothing about the work; grades.json says why under grader_error): {}. Grade them again.",
+            failed.len(),
+            failed.join(", ")
+        );
+        return Ok(Code::Environment);
+    }
     Ok(Code::Passed)
 }

@@ -32,6 +32,10 @@ pub struct ExerciseResult {
     pub checks: Vec<CheckOutcome>,
     /// Why no check could pass (did not compile, timed out, missing), if so.
     pub note: Option<String>,
+    /// Set when the grader, not the submission, failed (its sandbox could
+    /// not be set up): these points say nothing; grade it again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grader_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -254,6 +258,7 @@ mod tests {
                     },
                 ],
                 note: None,
+                grader_error: None,
             }],
             ignored: vec!["connect/tests/checks.rs".into()],
         }

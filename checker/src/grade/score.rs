@@ -32,6 +32,10 @@ pub(super) async fn rerun_alone(run: &mut ExerciseRun, req: &RunRequest) {
 
 /// Points for one exercise run, against the course's list of checks.
 pub(super) fn score(ex: &Exercise, names: &[String], run: Result<ExerciseRun, RunError>) -> ExerciseResult {
+    let grader_error = match &run {
+        Err(e @ RunError::Sandbox(_)) => Some(e.to_string()),
+        _ => None,
+    };
     let (note, found): (Option<String>, Vec<runner::CheckResult>) = match run {
         Ok(run) => match run.outcome {
             Outcome::Checked => {
@@ -76,6 +80,7 @@ pub(super) fn score(ex: &Exercise, names: &[String], run: Result<ExerciseRun, Ru
         max_points: ex.points * names.len() as u32,
         checks,
         note,
+        grader_error,
     }
 }
 

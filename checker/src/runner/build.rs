@@ -114,7 +114,7 @@ pub async fn build_checks(
         && status.code() == Some(3)
         && let Some(why) = err.lines().next().and_then(|l| l.strip_prefix(super::spawn::START_FAILED))
     {
-        return Err(RunError::Workspace(format!("could not start the sandboxed build: {why}")));
+        return Err(RunError::Sandbox(format!("starting the build: {why}")));
     }
 
     let mut diagnostics = String::new();

@@ -196,6 +196,15 @@ pub async fn execute_prepared(opts: &ExecOptions, prepared: Option<Prepared>) ->
     }
 
     let verdicts = spawn::collect_verdicts(verdicts).await;
+    // Sandboxed, the trampoline's first line says whether the check binary
+    // started in its sandbox; nothing at all means the trampoline died first.
+    if policy.is_some() {
+        match verdicts.start.clone() {
+            Some(Ok(())) => {}
+            Some(Err(why)) => return Err(RunError::Sandbox(format!("starting the check process: {why}"))),
+            None => return Err(RunError::Sandbox("the check process ended before its sandbox was in place".into())),
+        }
+    }
     let parsed = parse::libtest(&output);
     let stop = if timed_out {
         Stop::TimedOut

@@ -43,6 +43,11 @@ pub enum RunError {
     #[error("{0}")]
     Workspace(String),
 
+    /// The checker's sandbox could not be set up around a build or a check
+    /// process: the grader's machine, not the submission.
+    #[error("the sandbox could not be set up ({0}): the grading machine's fault, not the submission's")]
+    Sandbox(String),
+
     #[error("listing the checks in {} took over 30 s", .0.display())]
     ListTimeout(PathBuf),
 

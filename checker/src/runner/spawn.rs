@@ -178,6 +178,15 @@ pub fn trampoline(args: Vec<OsString>) -> std::io::Error {
     }
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);
+    // The trampoline's own line on the verdict pipe comes first, before
+    // anything the program could write: started, or why it could not.
+    let mut first_line = if policy != "-" { crate::sys::stdin_pipe_copy().ok().flatten() } else { None };
+    let mut say = |line: String| {
+        if let Some(mut pipe) = first_line.take() {
+            use std::io::Write;
+            let _ = writeln!(pipe, "{line}");
+        }
+    };
     match crate::sys::move_stdin_pipe() {
         Ok(Some(fd)) => {
             cmd.env(var::VERDICT_FD, fd.to_string());
@@ -188,11 +197,17 @@ pub fn trampoline(args: Vec<OsString>) -> std::io::Error {
     if policy != "-" {
         let policy: crate::sandbox::Policy = match serde_json::from_str(&policy.to_string_lossy()) {
             Ok(p) => p,
-            Err(e) => return std::io::Error::other(format!("reading the sandbox policy: {e}")),
+            Err(e) => {
+                let why = format!("reading the sandbox policy: {e}");
+                say(format!("{}{why}", report::START_FAILED));
+                return std::io::Error::other(why);
+            }
         };
         if let Err(e) = crate::sandbox::enter(&policy) {
+            say(format!("{}{e}", report::START_FAILED));
             return std::io::Error::other(e);
         }
+        say(report::STARTED.to_owned());
     }
     use std::os::unix::process::CommandExt;
     cmd.exec()

@@ -150,12 +150,34 @@ pub fn send(verdict: &Verdict) {
 pub struct Verdicts {
     pub by_check: HashMap<String, Verdict>,
     pub malformed: usize,
+    /// What the checker's trampoline said on the first line, before the
+    /// check binary ran: `Some(Ok)` it started, `Some(Err(why))` its
+    /// sandbox could not be set up. Only the first line counts, so code
+    /// of the check binary's (which runs after it) cannot forge either.
+    pub start: Option<Result<(), String>>,
 }
+
+/// The trampoline's first line on a verdict pipe when the sandbox is in
+/// place and the check binary is about to start.
+pub const STARTED: &str = "#started";
+/// The trampoline's first line when its sandbox could not be set up,
+/// followed by why.
+pub const START_FAILED: &str = "#start-failed ";
 
 /// Reads the bytes of a verdict pipe.
 pub fn read_verdicts(bytes: &[u8]) -> Verdicts {
     let mut out = Verdicts::default();
-    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+    let mut lines = bytes.split(|b| *b == b'\n').peekable();
+    if let Some(first) = lines.peek().map(|l| String::from_utf8_lossy(l).into_owned()) {
+        if first == STARTED {
+            out.start = Some(Ok(()));
+            lines.next();
+        } else if let Some(why) = first.strip_prefix(START_FAILED) {
+            out.start = Some(Err(why.to_owned()));
+            lines.next();
+        }
+    }
+    for line in lines.filter(|l| !l.is_empty()) {
         let Ok(v) = serde_json::from_slice::<Verdict>(line) else {
             out.malformed += 1;
             continue;
@@ -288,6 +310,20 @@ mod tests {
         }
         let twice = read_verdicts(format!("{pass}\n{pass}\n").as_bytes());
         assert!(twice.by_check["c"].passed);
+    }
+
+    #[test]
+    fn only_the_first_line_can_be_the_trampolines() {
+        let pass = r#"{"check":"c","passed":true}"#;
+        let started = read_verdicts(format!("{STARTED}\n{pass}\n{START_FAILED}forged\n").as_bytes());
+        assert_eq!(started.start, Some(Ok(())));
+        assert!(started.by_check["c"].passed);
+        assert_eq!(started.malformed, 1, "a start line after the first is not the trampoline's");
+        let failed = read_verdicts(format!("{START_FAILED}no landlock\n").as_bytes());
+        assert_eq!(failed.start, Some(Err("no landlock".into())));
+        let plain = read_verdicts(format!("{pass}\n").as_bytes());
+        assert_eq!(plain.start, None);
+        assert!(plain.by_check["c"].passed);
     }
 
     #[test]
