@@ -344,3 +344,58 @@ fn the_verdict_pipe_opens_with_the_trampolines_word_which_the_program_cannot_for
     assert!(first.starts_with(workbook::report::START_FAILED), "{first}");
     assert!(matches!(start, Some(Err(why)) if why.contains("reading the sandbox policy")));
 }
+
+/// Landlock needs no privilege: a grader that is not root gets the same
+/// restrictions (only the separate uid per check process is root's). Run
+/// here as `nobody`, through `setpriv`, against files and a process of
+/// nobody's own, so that only the sandbox stands in the way.
+#[test]
+fn an_unprivileged_grader_gets_the_same_sandbox() {
+    if !common::running_as_root() {
+        // Then the other tests of this module already run unprivileged.
+        return;
+    }
+    let setpriv = Path::new("/usr/bin/setpriv");
+    assert!(setpriv.is_file(), "setpriv (util-linux) is needed to run as nobody");
+    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    // A copy nobody can run, wherever the checkout lives.
+    let checker = dir.path().join("checker");
+    std::fs::copy(assert_cmd::cargo::cargo_bin!("checker"), &checker).unwrap();
+    std::fs::set_permissions(&checker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "hunter2").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // A process of nobody's, outside any sandbox: nobody may signal it.
+    let mut neighbour = std::process::Command::new(setpriv).args(nobody).args(["/bin/sleep", "60"]).spawn().unwrap();
+    let as_nobody = |policy: Option<serde_json::Value>, script: &str| {
+        let policy = policy.map_or_else(|| "-".to_owned(), |p| p.to_string());
+        let out = std::process::Command::new(setpriv)
+            .args(nobody)
+            .arg(&checker)
+            .args(["__sandbox", "none", "0", &policy, "--", "/bin/sh", "-c", script])
+            .env_clear()
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let attacks = [
+        ("reading", format!("cat {}", secret.display())),
+        ("writing", format!("echo x >> {}", secret.display())),
+        ("signalling", format!("kill -0 {}", neighbour.id())),
+        ("being nobody", "test \"$(id -u)\" = 65534".to_owned()),
+    ];
+    for (what, script) in &attacks {
+        let (free, err) = as_nobody(None, script);
+        assert_eq!(free, 0, "{what} works for nobody without the sandbox: {err}");
+    }
+    for (what, script) in &attacks[..3] {
+        let (caught, err) = as_nobody(Some(base_policy()), script);
+        assert_ne!(caught, 0, "{what} is refused in nobody's sandbox");
+        assert!(err.contains("Permission denied") || err.contains("not permitted"), "{what}: {err}");
+    }
+    let _ = neighbour.kill();
+    let _ = neighbour.wait();
+}
