@@ -225,3 +225,34 @@ fn untouched_starters_score_nothing_in_any_exercise() {
         assert_eq!(ex["points"], 0, "{ex}");
     }
 }
+
+/// Graded submissions sign in with a password; a pool whose checks give it
+/// a tenth of a second to open its first connection must get it, with two
+/// submissions checked at once. (Before the checker stored few-round SCRAM
+/// verifiers, every sign-in repeated 4096 rounds of PBKDF2 in an
+/// unoptimised check binary, and solved `pooling` submissions lost 2 to 5
+/// of its 12 points here.)
+#[test]
+fn solved_pooling_submissions_score_full_marks_two_at_a_time() {
+    let _builds = common::in_place_builds();
+    let root = workspace_root();
+    let class = tempfile::tempdir().unwrap();
+    for who in ["a", "b", "c"] {
+        let dir = class.path().join(who);
+        copy_tree(&root.join("exercises/pooling"), &dir.join("exercises/pooling"));
+        copy_tree(&root.join("solutions/pooling"), &dir.join("exercises/pooling"));
+    }
+    let out = tempfile::tempdir().unwrap();
+    let run = checker()
+        .arg("grade")
+        .arg(class.path())
+        .arg("--out")
+        .arg(out.path())
+        .args(["--only", "pooling", "--jobs", "2"])
+        .output()
+        .unwrap();
+    let csv = read(&out.path().join("grades.csv"));
+    assert_eq!(run.status.code(), Some(0), "{}\n{csv}", String::from_utf8_lossy(&run.stderr));
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows, ["a,12,12,12", "b,12,12,12", "c,12,12,12"], "{csv}");
+}

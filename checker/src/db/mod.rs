@@ -11,6 +11,7 @@ mod error;
 pub mod fast;
 pub mod orphans;
 pub mod registry;
+mod scram;
 pub mod watchdog;
 
 use std::fmt;
