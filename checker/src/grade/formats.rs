@@ -46,6 +46,21 @@ pub struct CheckOutcome {
     pub max_points: u32,
     /// What went wrong, for a check that did not pass.
     pub message: String,
+    /// The book section that explains this check, relative to `book/src`
+    /// (`page.md#anchor`).
+    pub section: String,
+}
+
+impl CheckOutcome {
+    /// What a platform shows for the check: for a failure, its message and
+    /// the section to read.
+    pub fn explained(&self) -> String {
+        if self.passed {
+            return String::new();
+        }
+        let read = format!("Read: book/src/{}", self.section);
+        if self.message.is_empty() { read } else { format!("{}\n\n{read}", self.message.trim_end()) }
+    }
 }
 
 impl StudentResult {
@@ -107,10 +122,13 @@ pub fn feedback(r: &StudentResult) -> String {
         for c in &e.checks {
             let mark = if c.passed { "pass" } else { "FAIL" };
             let _ = writeln!(out, "- **{mark}** `{}` ({} / {})", c.name, c.points, c.max_points);
-            if !c.passed && !c.message.is_empty() {
-                for line in fenced(&c.message).lines() {
-                    let _ = writeln!(out, "  {line}");
+            if !c.passed {
+                if !c.message.is_empty() {
+                    for line in fenced(&c.message).lines() {
+                        let _ = writeln!(out, "  {line}");
+                    }
                 }
+                let _ = writeln!(out, "  Read: `book/src/{}`", c.section);
             }
         }
     }
@@ -148,7 +166,7 @@ pub fn gradescope(r: &StudentResult) -> serde_json::Value {
                 "score": c.points,
                 "max_score": c.max_points,
                 "status": if c.passed { "passed" } else { "failed" },
-                "output": c.message,
+                "output": c.explained(),
             }));
         }
     }
@@ -182,7 +200,7 @@ pub fn junit(r: &StudentResult) -> std::io::Result<String> {
             } else {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(c.message.lines().next().unwrap_or("failed"));
-                status.set_description(c.message.as_str());
+                status.set_description(c.explained());
                 status
             };
             let mut case = TestCase::new(c.name.as_str(), status);
@@ -204,7 +222,7 @@ pub fn classroom(r: &StudentResult) -> (serde_json::Value, String) {
                 "name": e.check_title(c),
                 "status": if c.passed { "pass" } else { "fail" },
                 "score": c.points,
-                "message": c.message,
+                "message": c.explained(),
                 "line_no": 0,
                 "execution_time": "",
                 "test_code": format!("cargo checker run {}", e.slug),
@@ -248,13 +266,21 @@ mod tests {
                 points: 1,
                 max_points: 2,
                 checks: vec![
-                    CheckOutcome { name: "a_b".into(), passed: true, points: 1, max_points: 1, message: String::new() },
+                    CheckOutcome {
+                        name: "a_b".into(),
+                        passed: true,
+                        points: 1,
+                        max_points: 1,
+                        message: String::new(),
+                        section: "connect/index.md#a".into(),
+                    },
                     CheckOutcome {
                         name: "c".into(),
                         passed: false,
                         points: 0,
                         max_points: 1,
                         message: "expected <1> & got \"2\"\n```".into(),
+                        section: "connect/index.md#pools-and-urls".into(),
                     },
                 ],
                 note: None,
@@ -301,6 +327,20 @@ mod tests {
         let md = feedback(&sample());
         assert!(md.contains("````text"), "{md}");
         assert!(md.contains("connect/tests/checks.rs"), "{md}");
+    }
+
+    #[test]
+    fn a_failed_check_names_its_own_section_in_every_format() {
+        let r = sample();
+        let read = "book/src/connect/index.md#pools-and-urls";
+        let md = feedback(&r);
+        assert!(md.contains(&format!("Read: `{read}`")), "{md}");
+        assert!(!md.contains("book/src/connect/index.md#a`"), "a passed check sends nobody to read: {md}");
+        let gs = gradescope(&r);
+        assert!(gs["tests"][1]["output"].as_str().unwrap().ends_with(&format!("Read: {read}")), "{gs}");
+        assert_eq!(gs["tests"][0]["output"], "", "{gs}");
+        assert!(classroom(&r).0["tests"][1]["message"].as_str().unwrap().contains(read));
+        assert!(junit(&r).unwrap().contains(read));
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub(super) fn score(ex: &Exercise, names: &[String], run: Result<ExerciseRun, Ru
                 points: if passed { ex.points } else { 0 },
                 max_points: ex.points,
                 message,
+                section: ex.section_of(name).to_owned(),
             }
         })
         .collect();
