@@ -106,8 +106,8 @@ pub enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
-    /// Build the book with mdBook (nothing to install) into
-    /// target/workbook/book and print where its first page is.
+    /// Build the book with mdBook (nothing to install) into target/book
+    /// and print where its first page is.
     Book {
         /// Open it in a browser ($BROWSER, else the desktop's default).
         #[arg(long)]

@@ -61,9 +61,10 @@
 //! Links between chapters are relative `.md` links, optionally with a
 //! `#heading-id`; the id is checked against the HTML mdBook generates.
 //! Links into the repository (an exercise's `src/lib.rs`) are relative to
-//! the chapter's source file: `book/src` and the default build directory
-//! `book/book` sit at the same depth, so the same link works on a forge's
-//! file view and in a book built locally. Every `{{#include file:anchor}}`
+//! the chapter's source file: `book/src` and the directory `checker book`
+//! builds into, `target/book`, sit at the same depth, so the same link
+//! works on a forge's file view and in the built book opened from disk;
+//! `checker book --serve` answers them with the file. Every `{{#include file:anchor}}`
 //! must name an existing file and an anchor with both `ANCHOR:` and
 //! `ANCHOR_END:` markers around some text: mdBook only logs a missing file
 //! and silently includes nothing for a missing anchor, so this test is
@@ -808,8 +809,8 @@ fn every_sql_block_in_the_book_runs_as_shown() {
 // ---------------------------------------------------------------------------
 // Building the book
 
-/// Builds the book into `out` (never into book/book), as `mdbook build`
-/// would.
+/// Builds the book into `out` (never into target/book, which is the
+/// student's), as `mdbook build` would.
 fn build_book(out: &Path) -> MDBook {
     let mut book = MDBook::load(book_dir()).unwrap_or_else(|e| panic!("loading the book: {e:#}"));
     book.config.build.build_dir = out.to_path_buf();
@@ -882,8 +883,10 @@ fn lexical(path: &Path) -> PathBuf {
 }
 
 /// Problems with the relative links of `chapters`: `src` is the book's
-/// source dir, `html` where it was built, `repo` the repository root.
-fn check_links(chapters: &[Chapter], src: &Path, html: &Path, repo: &Path) -> Vec<String> {
+/// source dir, `html` where it was built, `repo` the repository root, and
+/// `built` where `checker book` builds it: a link into the repository must
+/// reach the same file from a page there as from the chapter's source.
+fn check_links(chapters: &[Chapter], src: &Path, html: &Path, repo: &Path, built: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     for chapter in chapters {
         if chapter.rel == Path::new("SUMMARY.md") {
@@ -928,10 +931,19 @@ fn check_links(chapters: &[Chapter], src: &Path, html: &Path, repo: &Path) -> Ve
                     }
                     html.join(target.strip_prefix(src).expect("checked above")).with_extension("html")
                 } else {
+                    let page = built.join(&chapter.rel);
+                    let from_built = lexical(&page.parent().expect("a page has a directory").join(path));
                     if !target.starts_with(repo) {
                         complain("leaves the repository".into());
                     } else if !target.exists() {
                         complain(format!("points at a file that does not exist ({})", target.display()));
+                    } else if from_built != target {
+                        complain(format!(
+                            "leads to {} from the built page {}, not to {}",
+                            from_built.display(),
+                            page.with_extension("html").display(),
+                            target.display()
+                        ));
                     }
                     continue;
                 }
@@ -959,8 +971,20 @@ fn every_relative_link_in_the_book_resolves() {
     build_book(out.path());
     let src = book_dir().join("src");
     let chapters = chapters_in(&src);
-    let problems = check_links(&chapters, &src, out.path(), &common::workspace_root());
+    let root = common::workspace_root();
+    let built = checker::book::build_dir(&checker::course::Course { root: root.clone(), exercises: Vec::new() });
+    let problems = check_links(&chapters, &src, out.path(), &root, &built);
     assert!(problems.is_empty(), "broken links in the book:\n{}", problems.join("\n"));
+}
+
+/// `mdbook build book` (or `mdbook serve`, as an author might run) builds
+/// where the checker does, so its repository links resolve too.
+#[test]
+fn book_toml_builds_where_the_checker_does() {
+    let book = MDBook::load(book_dir()).unwrap_or_else(|e| panic!("loading the book: {e:#}"));
+    let root = common::workspace_root();
+    let checker = checker::book::build_dir(&checker::course::Course { root, exercises: Vec::new() });
+    assert_eq!(lexical(&book_dir().join(&book.config.build.build_dir)), checker, "book/book.toml [build] build-dir");
 }
 
 /// `"page.md#heading"` strings in `text` (a check's source), as
@@ -1056,10 +1080,15 @@ fn the_link_check_catches_missing_pages_headings_and_files() {
              [gone](part/c.md) [heading](part/b.md#nope) [self](#nope) [file](../../missing.rs) [out](../../../x)\n";
     std::fs::write(src.join("a.md"), a).unwrap();
     let chapters = chapters_in(&src);
-    let problems = check_links(&chapters, &src, &html, root.path());
+    let problems = check_links(&chapters, &src, &html, root.path(), &root.path().join("target/book"));
     let flagged: Vec<&str> =
         problems.iter().map(|p| p.split('`').nth(1).expect("the problem quotes the link")).collect();
     assert_eq!(flagged, ["part/c.md", "part/b.md#nope", "#nope", "../../missing.rs", "../../../x"], "{problems:#?}");
+    // Built one level deeper than book/src, `../../Cargo.toml` would lead
+    // to target/Cargo.toml.
+    let deeper = check_links(&chapters, &src, &html, root.path(), &root.path().join("target/workbook/book"));
+    let moved = deeper.iter().find(|p| p.contains("`../../Cargo.toml`")).expect("the repository link is flagged");
+    assert!(moved.contains(&format!("leads to {}", root.path().join("target/Cargo.toml").display())), "{moved}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1754,18 +1783,100 @@ fn every_section_info_toml_names_is_a_heading_of_the_built_book() {
 }
 
 // ---------------------------------------------------------------------------
+// The book server
+
+/// Sends `GET path` exactly as written (an HTTP client would resolve `..`
+/// before sending) and returns the answer's status and body.
+fn raw_get(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(address).expect("connecting to the book server");
+    write!(conn, "GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).expect("reading the answer");
+    let status = reply.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    (status, reply.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default())
+}
+
+/// `checker book --serve` answers the book's links into the repository
+/// with the exercise's file, and nothing else of the course: not its
+/// secrets (`.env`), its build output and database (`target/`), its git
+/// history, however the path is spelt.
+#[test]
+fn the_book_server_serves_exercise_files_and_nothing_else_of_the_course() {
+    let course = tempfile::tempdir().expect("a temp dir");
+    let root = course.path();
+    let secret = "postgres://student:hunter2@db/secret";
+    for (file, text) in [
+        ("target/book/index.html", "<html><body>the book</body></html>"),
+        ("exercises/ex/src/lib.rs", "pub fn marker() {}\n"),
+        ("compose.yml", "services: {}\n"),
+        (".env", secret),
+        ("exercises/ex/.env", secret),
+        ("target/workbook/pg/postgresql.conf", secret),
+        (".git/config", secret),
+        (".workbook/progress.toml", secret),
+        ("solutions/ex/src/lib.rs", secret),
+        ("Cargo.toml", secret),
+    ] {
+        std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+        std::fs::write(root.join(file), text).unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    let course = checker::course::Course { root: root.to_path_buf(), exercises: Vec::new() };
+    let server = rt
+        .block_on(checker::book::serve::BookServer::start(checker::book::build_dir(&course), root.to_path_buf(), 0))
+        .expect("serving the book on 127.0.0.1");
+    let at = server.address;
+
+    assert!(raw_get(at, "/index.html").1.contains("the book"), "the book itself is served");
+    for (path, text) in [("/exercises/ex/src/lib.rs", "pub fn marker() {}\n"), ("/compose.yml", "services: {}\n")] {
+        let (status, body) = raw_get(at, path);
+        assert_eq!((status, body.as_str()), (200, text), "{path}");
+    }
+    let (status, listing) = raw_get(at, "/exercises/ex/");
+    assert!(status == 200 && listing.contains("href=\"/exercises/ex/src/\""), "{status}: {listing}");
+    assert!(!listing.contains(".env"), "a listing shows no hidden file: {listing}");
+
+    for path in [
+        "/.env",
+        "/../../.env",
+        "/%2e%2e/%2e%2e/.env",
+        "/exercises/../.env",
+        "/exercises/%2e%2e/.env",
+        "/exercises/ex/..%2f..%2f.env",
+        "/exercises/ex/.env",
+        "/target/workbook/pg/postgresql.conf",
+        "/../workbook/pg/postgresql.conf",
+        "/.git/config",
+        "/.workbook/progress.toml",
+        "/solutions/ex/src/lib.rs",
+        "/Cargo.toml",
+    ] {
+        let (status, body) = raw_get(at, path);
+        assert!(status == 404 || status == 403 || status == 400, "{path} answered {status}: {body}");
+        assert!(!body.contains("hunter2"), "{path} gave away the secret: {body}");
+    }
+    drop(server);
+}
+
+// ---------------------------------------------------------------------------
 // The built book in a real browser
 
 /// The page the browser runs: it opens every page of the book in a frame
 /// (errors its scripts log reach Chromium's log), lists resources that did
-/// not load, follows every link within the book to a page that exists and
-/// a heading that is on it, and writes what it found into its own DOM.
+/// not load, follows every link on the server to a page that exists and a
+/// heading that is on it, and writes what it found into its own DOM, with
+/// what the links into the repository answered (the test holds those to
+/// the files on disk).
 const BROWSER_DRIVER: &str = r#"<!DOCTYPE html><html><body><pre id="out">running</pre><script>
 (async () => {
   const pages = __PAGES__;
-  // The repository's top-level entries: a link there leaves the book.
+  // The repository's top-level entries: a link there leaves the book for
+  // a file of the course (../../../exercises/...).
+  const repo = __REPO__;
   const problems = [];
   const links = [];
+  const repository = [];
   let resources = 0;
   const frame = (src) => new Promise((done) => {
     const f = document.createElement("iframe");
@@ -1782,10 +1893,7 @@ const BROWSER_DRIVER: &str = r#"<!DOCTYPE html><html><body><pre id="out">running
     }
     for (const a of w.document.querySelectorAll("a[href]")) {
       const url = new URL(a.getAttribute("href"), w.location.href);
-      // Links into the repository (../../exercises/...) are the source
-      // view's, checked against the files by every_relative_link_in_the_book_resolves.
-      const repository = __REPO__.includes(url.pathname.split("/")[1]);
-      if (url.origin === location.origin && !repository) links.push([page, url]);
+      if (url.origin === location.origin) links.push([page, url]);
     }
     f.remove();
   }
@@ -1793,16 +1901,20 @@ const BROWSER_DRIVER: &str = r#"<!DOCTYPE html><html><body><pre id="out">running
   for (const [page, url] of links) {
     if (!docs.has(url.pathname)) {
       const answer = await fetch(url.pathname);
+      const type = answer.headers.get("content-type") || "";
       const text = answer.ok ? await answer.text() : null;
-      const html = text !== null && (answer.headers.get("content-type") || "").startsWith("text/html");
+      const html = text !== null && type.startsWith("text/html");
       docs.set(url.pathname, { ok: answer.ok, doc: html ? new DOMParser().parseFromString(text, "text/html") : null });
+      if (repo.includes(url.pathname.split("/")[1])) {
+        repository.push({ path: url.pathname, status: answer.status, type, body: text });
+      }
     }
     const target = docs.get(url.pathname);
     if (!target.ok) { problems.push(page + ": link to " + url.pathname + " does not resolve"); continue; }
     const id = decodeURIComponent(url.hash.slice(1));
     if (id && target.doc && !target.doc.getElementById(id)) problems.push(page + ": link to " + url.pathname + url.hash + ": no such heading");
   }
-  document.getElementById("out").textContent = JSON.stringify({ pages: pages.length, links: links.length, resources, problems });
+  document.getElementById("out").textContent = JSON.stringify({ pages: pages.length, links: links.length, resources, problems, repository });
 })();
 </script></body></html>"#;
 
@@ -1825,6 +1937,38 @@ fn chromium(url: &str) -> (String, String) {
 /// when all is well: any is an error or a warning to look at).
 fn console_messages(log: &str, origin: &str) -> Vec<String> {
     log.lines().filter(|l| l.contains(":CONSOLE") && l.contains(origin)).map(str::to_owned).collect()
+}
+
+/// What is wrong with what the served book answered for its links into
+/// the repository (`{path, status, type, body}` from the driver): a file
+/// must come back as itself, in plain text; a directory as a list that
+/// names what is in it.
+fn repository_answers_problems(answers: &[serde_json::Value], root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for answer in answers {
+        let path = answer["path"].as_str().unwrap_or("?");
+        let (status, kind) = (&answer["status"], answer["type"].as_str().unwrap_or(""));
+        let body = answer["body"].as_str().unwrap_or("");
+        let on_disk = root.join(path.trim_start_matches('/'));
+        if status != 200 {
+            problems.push(format!("{path} answered {status} ({})", on_disk.display()));
+        } else if on_disk.is_dir() {
+            let missing: Vec<String> = std::fs::read_dir(&on_disk)
+                .expect("reading a linked directory")
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| !name.starts_with('.') && !body.contains(&format!(">{name}")))
+                .collect();
+            if !missing.is_empty() {
+                problems.push(format!("{path}: the listing lacks {missing:?}"));
+            }
+        } else if !kind.starts_with("text/plain") {
+            problems.push(format!("{path} came as {kind:?}, not text/plain"));
+        } else if std::fs::read_to_string(&on_disk).ok().as_deref() != Some(body) {
+            problems.push(format!("{path} is not the text of {}", on_disk.display()));
+        }
+    }
+    problems
 }
 
 #[test]
@@ -1851,7 +1995,7 @@ fn the_built_book_works_in_a_real_browser() {
     std::fs::write(out.path().join("__browser_test.html"), driver).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
     let server = rt
-        .block_on(checker::book::serve::BookServer::start(out.path().to_path_buf(), 0))
+        .block_on(checker::book::serve::BookServer::start(out.path().to_path_buf(), common::workspace_root(), 0))
         .expect("serving the book on 127.0.0.1");
     let origin = server.url();
 
@@ -1873,6 +2017,10 @@ fn the_built_book_works_in_a_real_browser() {
     let problems: Vec<&str> =
         report["problems"].as_array().expect("problems").iter().filter_map(|p| p.as_str()).collect();
     assert!(problems.is_empty(), "the book in a browser:\n{}", problems.join("\n"));
+    let repository = report["repository"].as_array().expect("repository links");
+    let wrong = repository_answers_problems(repository, &common::workspace_root());
+    assert!(repository.len() >= 30, "too few repository links followed ({}): {report}", repository.len());
+    assert!(wrong.is_empty(), "links from the served book into the repository:\n{}", wrong.join("\n"));
     let console = console_messages(&log, &origin);
     assert!(console.is_empty(), "pages of the book logged to the console:\n{}", console.join("\n"));
 

@@ -1,6 +1,6 @@
 //! The course's book (`book/`): built with mdBook as a library into
-//! `target/workbook/book`, and the `page.md#anchor` references that
-//! info.toml, hints and reports make into its source, `book/src`.
+//! `target/book`, and the `page.md#anchor` references that info.toml,
+//! hints and reports make into its source, `book/src`.
 
 pub mod anchors;
 pub mod serve;
@@ -24,9 +24,20 @@ pub fn source_dir(course: &Course) -> PathBuf {
     course.root.join("book")
 }
 
-/// Where `checker book` builds it.
+/// Where `checker book` builds it: `target/book`.
+///
+/// The chapters link into the repository relative to their source file
+/// (`../../../exercises/pooling/src/lib.rs` from `book/src/pooling/`), so
+/// the links work on a forge's file view. mdBook copies such links into
+/// the HTML unchanged, so they only resolve in a build that sits exactly
+/// as deep below the course root as `book/src`. `target/book` does, and
+/// unlike mdBook's default `book/book` it needs no `.gitignore` entry, is
+/// removed by `cargo clean`, and keeps build output out of the sources.
+/// (`target/workbook/book`, one level deeper, sent every such link to a
+/// missing `target/exercises/…`.) book.toml names the same directory, so
+/// `mdbook build book` agrees.
 pub fn build_dir(course: &Course) -> PathBuf {
-    course.work_dir().join("book")
+    course.root.join("target").join("book")
 }
 
 /// Builds the book into `out`, as `mdbook build` would; returns its first
@@ -71,8 +82,14 @@ pub fn url(course: &Course, section: &str) -> String {
 /// `file://` URL of an absolute path, with the bytes a URL cannot hold
 /// escaped.
 pub fn file_url(path: &Path) -> String {
-    let mut url = String::from("file://");
-    for b in path.to_string_lossy().bytes() {
+    format!("file://{}", url_path(&path.to_string_lossy()))
+}
+
+/// `path` as the path of a URL: every byte but letters, digits, `/` and
+/// `-_.~` escaped.
+pub fn url_path(path: &str) -> String {
+    let mut url = String::with_capacity(path.len());
+    for b in path.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => url.push(b as char),
             _ => url.push_str(&format!("%{b:02X}")),

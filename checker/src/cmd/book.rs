@@ -1,6 +1,7 @@
 //! `checker book [--open | --serve]`: the course's book built with mdBook
-//! as a library (nothing to install) into `target/workbook/book`; opened
-//! in a browser, or served on 127.0.0.1 and rebuilt as its sources change.
+//! as a library (nothing to install) into `target/book`; opened in a
+//! browser, or served on 127.0.0.1 (with the exercise files its chapters
+//! link to) and rebuilt as its sources change.
 
 use std::path::Path;
 
@@ -24,7 +25,7 @@ pub async fn execute(session: &Session, open: bool, serve_on: Option<u16>) -> an
         }
         return Ok(Code::Passed);
     };
-    let server = serve::BookServer::start(book::build_dir(course), port).await.map_err(|e| {
+    let server = serve::BookServer::start(book::build_dir(course), course.root.clone(), port).await.map_err(|e| {
         anyhow::anyhow!("could not listen on 127.0.0.1:{port}: {e}\nIs something else using it? Try --port 0.")
     })?;
     let url = server.url();
