@@ -64,7 +64,14 @@ pub async fn build_checks(
     sandbox: Option<&crate::sandbox::Context>,
 ) -> Result<BuildOutput, RunError> {
     let format = if color { "json-diagnostic-rendered-ansi" } else { "json" };
-    let fresh = super::fresh::before_build(workspace, crate_dir, target_dir);
+    // A student's own run whose compiled files did not change (a saved
+    // drill or migration) needs no cargo. Grading always builds.
+    if sandbox.is_none()
+        && let Some(executable) = super::fresh::still_built(workspace, crate_dir, slug, target_dir)
+    {
+        return Ok(BuildOutput::Built { executable });
+    }
+    let fresh = super::fresh::before_build(workspace, crate_dir, slug, target_dir);
     let (mut cmd, _tmp) = match sandbox {
         None => (Command::new(cargo()), None),
         Some(ctx) => {
@@ -144,7 +151,7 @@ pub async fn build_checks(
     }
     match executable {
         Some(executable) if status.success() => {
-            super::fresh::after_build(&fresh);
+            super::fresh::after_build(&fresh, &executable);
             Ok(BuildOutput::Built { executable })
         }
         _ => {
