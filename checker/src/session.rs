@@ -4,14 +4,14 @@
 //! another copy's editable files laid over it).
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use tokio::sync::OnceCell;
 
 use crate::course::{Course, CourseError, Exercise};
 use crate::db::admin::Admin;
-use crate::db::checkdbs::{self, CheckRole, Target};
+use crate::db::checkdbs::{self, CheckRole, Prepared, Target};
 use crate::db::{DbError, Server};
 use crate::events::{Events, Subject};
 use crate::progress::{self, Progress};
@@ -29,6 +29,17 @@ pub struct Session {
     /// The embedded server's in-memory tablespace for check databases.
     fast_tablespace: OnceLock<Option<String>>,
     runs: AtomicU32,
+    /// Databases made ahead for the next in-place run (watch mode makes
+    /// them once a verdict is out, so a save waits for none).
+    spare: Mutex<Option<Spare>>,
+}
+
+/// Check databases made ahead of a run of one exercise, named with the
+/// prefix that run will use.
+struct Spare {
+    slug: String,
+    prefix: String,
+    prepared: Prepared,
 }
 
 impl Session {
@@ -41,6 +52,7 @@ impl Session {
             role: OnceCell::new(),
             fast_tablespace: OnceLock::new(),
             runs: AtomicU32::new(0),
+            spare: Mutex::new(None),
         }
     }
 
@@ -105,6 +117,9 @@ impl Session {
     /// Ends the session: waits for the check databases still being
     /// dropped, then drops the session's role.
     pub async fn close(&self) {
+        if let Some(spare) = self.take_spare() {
+            spare.prepared.abandon();
+        }
         checkdbs::finish_deferred().await;
         if let (Some(server), Some(role)) = (self.server.get(), self.role.get()) {
             checkdbs::drop_role(&server.url, role).await;
@@ -167,8 +182,36 @@ impl Session {
 
     /// Builds and checks one exercise in place, stopping cleanly on Ctrl-C.
     pub async fn run_in_place(&self, ex: &Exercise, events: &Events) -> Result<ExerciseRun, RunError> {
+        let mut req = self.request(ex, &self.course.root, &self.course.exercise_dir(ex), Subject::InPlace).await?;
+        let ready = match self.take_spare() {
+            Some(spare) if spare.slug == ex.slug => {
+                req.db_prefix = spare.prefix;
+                Some(spare.prepared)
+            }
+            Some(other) => {
+                other.prepared.abandon();
+                None
+            }
+            None => None,
+        };
+        runner::interruptible(&req, events, ready).await
+    }
+
+    /// Starts making the databases the next in-place run of `ex` will use,
+    /// so that run waits for none (watch mode calls this after each
+    /// verdict). They are dropped when the session closes unused.
+    pub async fn prepare_next_run(&self, ex: &Exercise) -> Result<(), DbError> {
         let req = self.request(ex, &self.course.root, &self.course.exercise_dir(ex), Subject::InPlace).await?;
-        runner::interruptible(&req, events).await
+        let prepared = runner::prepare(&req);
+        let spare = Spare { slug: ex.slug.clone(), prefix: req.db_prefix, prepared };
+        if let Some(old) = self.spare.lock().unwrap_or_else(|p| p.into_inner()).replace(spare) {
+            old.prepared.abandon();
+        }
+        Ok(())
+    }
+
+    fn take_spare(&self) -> Option<Spare> {
+        self.spare.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Runs `ex` in an overlay named `name` whose editable files come from
@@ -184,7 +227,7 @@ impl Session {
         self.server().await?;
         let ov = overlay::create(&self.course, name, &[ex], |_| Some(dir.to_path_buf()))?;
         let req = self.request(ex, &ov.root, &ov.crate_dir(ex), subject).await?;
-        let run = runner::interruptible(&req, events).await;
+        let run = runner::interruptible(&req, events, None).await;
         let _ = std::fs::remove_dir_all(&ov.root);
         Ok((run?, ov.ignored))
     }

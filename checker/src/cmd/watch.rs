@@ -126,6 +126,8 @@ async fn check(session: &Session, ex: &Exercise, raw: bool, manual: bool) -> any
     let (run, _) = drive(&mut shown, async |events| session.run_in_place(ex, &events).await).await;
     let run = run?;
     session.record(&run)?;
+    // The next save's databases, made while the student reads this verdict.
+    session.prepare_next_run(ex).await?;
     let buf = shown.1.into_inner();
     say(raw, String::from_utf8_lossy(&buf).trim_end());
     let keys = if run.passed() {

@@ -183,12 +183,21 @@ impl RunRequest {
 /// Builds and runs one exercise's checks, telling `events` as it goes;
 /// `time_limit` bounds the checks.
 pub async fn run_exercise(req: &RunRequest, events: &Events) -> Result<ExerciseRun, RunError> {
+    run_exercise_with(req, events, None).await
+}
+
+/// [`run_exercise`], with its databases made beforehand (named with the
+/// request's prefix) when `ready` holds them.
+pub async fn run_exercise_with(
+    req: &RunRequest,
+    events: &Events,
+    ready: Option<Prepared>,
+) -> Result<ExerciseRun, RunError> {
     events.emit(Event::ExerciseStarted { slug: req.slug.clone(), subject: req.subject.clone() });
     let started = Instant::now();
     // The checks' databases are made while cargo builds: as many as the
     // exercise had checks the last time it was listed.
-    let expected = known_checks(&req.target_dir, &req.slug);
-    let prepared = Prepared::start(&req.db, &req.db_prefix, expected);
+    let prepared = ready.unwrap_or_else(|| prepare(req));
     let build = build_checks(
         &req.workspace,
         &req.crate_dir,
@@ -262,12 +271,22 @@ fn unbuilt(req: &RunRequest, outcome: Outcome, build_ms: u64) -> ExerciseRun {
     }
 }
 
-/// Runs `req`; on Ctrl-C the check processes are killed (their group
-/// guard), the run's databases dropped, and the run ends with
-/// [`RunError::Interrupted`].
-pub async fn interruptible(req: &RunRequest, events: &Events) -> Result<ExerciseRun, RunError> {
+/// Starts making the databases a run of `req` will need: as many as the
+/// exercise had checks when it was last listed.
+pub fn prepare(req: &RunRequest) -> Prepared {
+    Prepared::start(&req.db, &req.db_prefix, known_checks(&req.target_dir, &req.slug))
+}
+
+/// Runs `req` (on the databases `ready` made, if given); on Ctrl-C the
+/// check processes are killed (their group guard), the run's databases
+/// dropped, and the run ends with [`RunError::Interrupted`].
+pub async fn interruptible(
+    req: &RunRequest,
+    events: &Events,
+    ready: Option<Prepared>,
+) -> Result<ExerciseRun, RunError> {
     tokio::select! {
-        result = run_exercise(req, events) => return result,
+        result = run_exercise_with(req, events, ready) => return result,
         _ = tokio::signal::ctrl_c() => {}
     }
     // The run's future is dropped by now, and with it the guard that kills
