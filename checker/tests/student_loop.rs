@@ -344,42 +344,46 @@ fn reset_without_git_history_says_so_and_touches_nothing() {
 
 /// Regression: a second copy of the course sharing the target dir with a
 /// checkout already built by plain cargo (a global CARGO_TARGET_DIR, a
-/// re-clone, an unpacked archive) is checked against its own migrations.
+/// re-clone, an unpacked archive) is checked against its own files.
 /// Cargo reuses the first checkout's binary (same crate path, sources no
 /// newer than the build), so a check that baked in the path it was
-/// compiled at would read the first checkout's starter and report 0 of 9.
+/// compiled at would read the first checkout's starters and report 0.
+/// Both kinds of answer are tried: migrations (`first_migration`) and SQL
+/// files the checks read by name (`queries`' drills).
 #[test]
 fn a_second_copy_sharing_the_target_dir_is_checked_against_its_own_files() {
     let _builds = common::scratch_course_builds();
     let second = scratch_course();
     let first = scratch_course();
     let target = workspace_root().join("target");
+    let slugs = ["first_migration", "queries"];
     // The first checkout, built the plain way, after the second was made:
     // the second's sources are older than this build.
-    let built = std::process::Command::new(env!("CARGO"))
-        .current_dir(first.path())
-        .env("CARGO_TARGET_DIR", &target)
-        .args(["test", "--quiet", "-p", "first_migration", "--test", "checks", "--no-run"])
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
-    let migrations = second.path().join("exercises/first_migration/migrations");
-    for entry in std::fs::read_dir(second.path().join("solutions/first_migration/migrations")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), migrations.join(entry.file_name())).unwrap();
+    let mut build = std::process::Command::new(env!("CARGO"));
+    build.current_dir(first.path()).env("CARGO_TARGET_DIR", &target).args(["test", "--quiet"]);
+    for slug in slugs {
+        build.args(["-p", slug]);
     }
-    let out = checker()
-        .current_dir(second.path())
-        .env("CARGO_TARGET_DIR", &target)
-        .arg("--database-url")
-        .arg(database_url())
-        .args(["run", "first_migration", "--format", "json"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let run: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    let failed: Vec<&serde_json::Value> =
-        run["checks"].as_array().unwrap().iter().filter(|c| c["status"] != "passed").collect();
-    assert!(failed.is_empty(), "the second copy's own (solved) migrations were not the ones checked: {failed:#?}");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let built = build.args(["--test", "checks", "--no-run"]).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    for slug in slugs {
+        copy_whole_solution(second.path(), slug);
+        let out = checker()
+            .current_dir(second.path())
+            .env("CARGO_TARGET_DIR", &target)
+            .arg("--database-url")
+            .arg(database_url())
+            .args(["run", slug, "--format", "json"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let run: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let failed: Vec<&serde_json::Value> =
+            run["checks"].as_array().unwrap().iter().filter(|c| c["status"] != "passed").collect();
+        assert!(
+            failed.is_empty(),
+            "{slug}: the second copy's own (solved) files were not the ones checked: {failed:#?}"
+        );
+        assert_eq!(out.status.code(), Some(0), "{slug}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }

@@ -18,10 +18,3 @@
 //! queries by hand first: `cargo checker migrate queries up`, then
 //! `cargo checker db psql queries`. `cargo checker run queries` runs the
 //! checks.
-
-/// Where this exercise's migrations live, for the checks and for
-/// `cargo checker migrate queries up`.
-pub const MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-
-/// Where the drills live: one SQL file per question.
-pub const DRILLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/drills");

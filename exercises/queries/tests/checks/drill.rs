@@ -7,7 +7,6 @@
 //! wrong answers ("traps") are worked out the same way, so a result that
 //! matches one gets the hint that explains that very mistake.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use sqlx::pool::PoolConnection;
@@ -29,7 +28,7 @@ pub fn dataset() -> &'static Dataset {
 }
 
 fn migration(name: &str) -> String {
-    let path = PathBuf::from(queries::MIGRATIONS).join(name);
+    let path = workbook::exercise::path("migrations").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         Failure::new(format!("reading {}", shown(&path)))
             .got(e.to_string())
@@ -70,13 +69,13 @@ pub fn database_error(doing: &str, e: &sqlx::Error) -> ! {
 
 /// A path as the student sees it: relative to the exercise.
 pub fn shown(path: &std::path::Path) -> String {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    let root = workbook::exercise::dir();
+    path.strip_prefix(&root).unwrap_or(path).display().to_string()
 }
 
 /// The file of a drill, and its text.
 pub fn drill_sql(file: &str) -> (String, String) {
-    let path = PathBuf::from(queries::DRILLS).join(file);
+    let path = workbook::exercise::path("drills").join(file);
     let shown = shown(&path);
     match std::fs::read_to_string(&path) {
         Ok(text) => (shown, text),

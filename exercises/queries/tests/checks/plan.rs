@@ -141,7 +141,7 @@ fn column_hidden(filter: &str) -> bool {
 
 pub async fn month_query_uses_the_index(db: &Db) {
     let (path, sql) = drill_sql(MONTH_DRILL);
-    db.migrate(queries::MIGRATIONS).await;
+    db.migrate(workbook::exercise::path("migrations")).await;
     let indexes =
         catalog::indexes(db.pool(), "enrollments").await.unwrap_or_else(|e| database_error("reading the catalog", &e));
     let mine: Vec<Index> = indexes.into_iter().filter(|i| !i.primary).collect();
