@@ -42,12 +42,10 @@ pub struct Pending {
 /// retouches its files when cargo would otherwise take them as built.
 pub fn before_build(workspace: &Path, crate_dir: &Path, slug: &str, target_dir: &Path) -> Pending {
     let started = SystemTime::now();
-    let rel = crate_dir.strip_prefix(workspace).unwrap_or(crate_dir);
-    let key = rel.to_string_lossy().replace(['/', '\\'], "+");
-    let record = target_dir.join("workbook-sources").join(format!("{key}.txt"));
+    let record = record_path(workspace, crate_dir, target_dir);
     let files = relative_files(crate_dir);
     let (hash, newest) = survey(crate_dir, &files);
-    let last = std::fs::read_to_string(built_record(&record)).ok().and_then(|t| Built::from_text(&t));
+    let last = last_built(&record);
     let exe = last.as_ref().map(|(b, _)| b.executable.as_path());
     let inputs = inputs_hash(crate_dir, &files, &dep_info_files(workspace, exe, target_dir, slug));
     if let Some((old_hash, built_at)) = read(&record)
@@ -83,11 +81,7 @@ pub fn after_build(p: &Pending, executable: &Path) {
 /// A SQL file counts as compiled when the dependency list rustc wrote for
 /// the checks or the exercise's library names it (an `include_str!`).
 pub fn still_built(workspace: &Path, crate_dir: &Path, slug: &str, target_dir: &Path) -> Option<PathBuf> {
-    let rel = crate_dir.strip_prefix(workspace).unwrap_or(crate_dir);
-    let key = rel.to_string_lossy().replace(['/', '\\'], "+");
-    let record = target_dir.join("workbook-sources").join(format!("{key}.txt"));
-    let text = std::fs::read_to_string(built_record(&record)).ok()?;
-    let (built, started) = Built::from_text(&text)?;
+    let (built, started) = last_built(&record_path(workspace, crate_dir, target_dir))?;
     if modified(&built.executable)? != built.made? {
         return None;
     }
@@ -124,8 +118,21 @@ impl Built {
     }
 }
 
+/// Where the record of the crate at `crate_dir` is kept: named after its
+/// path inside the workspace, as cargo names its artifacts.
+fn record_path(workspace: &Path, crate_dir: &Path, target_dir: &Path) -> PathBuf {
+    let rel = crate_dir.strip_prefix(workspace).unwrap_or(crate_dir);
+    let key = rel.to_string_lossy().replace(['/', '\\'], "+");
+    target_dir.join("workbook-sources").join(format!("{key}.txt"))
+}
+
 fn built_record(record: &Path) -> PathBuf {
     record.with_extension("built")
+}
+
+/// The last successful build's binary, and when that build started.
+fn last_built(record: &Path) -> Option<(Built, u128)> {
+    Built::from_text(&std::fs::read_to_string(built_record(record)).ok()?)
 }
 
 /// A file's modification time in nanoseconds since the epoch.
